@@ -1,0 +1,1 @@
+export function buildBundle(opts?: { outfile?: string; minify?: boolean }): Promise<string>;
