@@ -4,6 +4,7 @@
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { rename } from 'node:fs/promises';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
@@ -11,9 +12,11 @@ export async function buildBundle({
   outfile = path.join(root, 'dist/pxm.cjs'),
   minify = true,
 } = {}) {
+  // Written beside the target and renamed: concurrent test runs never see half a file.
+  const tmp = `${outfile}.${process.pid}.tmp`;
   await build({
     entryPoints: [path.join(root, 'src/bin.ts')],
-    outfile,
+    outfile: tmp,
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -35,6 +38,7 @@ export async function buildBundle({
       'cpu-features',
     ],
   });
+  await rename(tmp, outfile);
   return outfile;
 }
 
