@@ -1,0 +1,48 @@
+import { Flags } from '@oclif/core';
+import { PxmCommand } from '../cli/base-command.js';
+import { loadServerConfig, type ServerConfig } from '../server/config.js';
+import { startServer } from '../server/server.js';
+
+export default class Server extends PxmCommand {
+  static override description =
+    'Run the pxm controller: MAAS-compatible metadata, enlistment and the admin API';
+  static override examples = [
+    'pxm server --data-dir /var/lib/pxm --listen 0.0.0.0 --http-port 5240',
+  ];
+  static override flags = {
+    'data-dir': Flags.string({
+      description: 'state directory (SQLite database, API key) [default: /var/lib/pxm]',
+    }),
+    listen: Flags.string({ description: 'address to listen on [default: 0.0.0.0]' }),
+    'http-port': Flags.integer({ description: 'HTTP port [default: 5240]', min: 0, max: 65535 }),
+    config: Flags.string({
+      description: 'YAML settings file (data_dir, listen, http_port, domain, timeouts)',
+    }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Server);
+    const cfg: ServerConfig = flags.config ? loadServerConfig(flags.config) : {};
+    const server = await startServer({
+      dataDir: flags['data-dir'] ?? cfg.dataDir ?? '/var/lib/pxm',
+      listen: flags.listen ?? cfg.listen ?? '0.0.0.0',
+      httpPort: flags['http-port'] ?? cfg.httpPort ?? 5240,
+      domain: cfg.domain,
+      timeouts: cfg.timeouts,
+      log: (line) => process.stderr.write(`pxm server: ${line}\n`),
+    });
+    const addr = server.http.server.address();
+    const shown = typeof addr === 'object' && addr ? `${addr.address}:${addr.port}` : String(addr);
+    process.stderr.write(
+      `pxm server: listening on http://${shown}/ (API key in ${server.apiKeyFile})\n`,
+    );
+    await new Promise<void>((resolve) => {
+      const stop = (sig: string): void => {
+        process.stderr.write(`pxm server: ${sig}, shutting down\n`);
+        void server.close().then(resolve);
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+  }
+}

@@ -1,0 +1,177 @@
+// A minimal HTTP layer on node:http: mounts (prefix -> handler), body limits, and
+// errors that become a clear status and reason. Other listeners (boot config rendering,
+// image files) plug in with `mount()`.
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export interface HttpContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  method: string;
+  url: URL;
+  /** Decoded, normalised path (no `..`, no `//`); never used as a file path unconfined. */
+  path: string;
+  /** The peer's address (IPv4-mapped IPv6 unwrapped). Proxies are not trusted. */
+  remote: string;
+  body(limit: number): Promise<Buffer>;
+}
+
+/** Returns true when it answered, false to let the next mount try. */
+export type Handler = (ctx: HttpContext) => Promise<boolean> | boolean;
+
+export function normalisePath(raw: string): string {
+  let p: string;
+  try {
+    p = decodeURIComponent(raw);
+  } catch {
+    throw new HttpError(400, 'bad percent-encoding in path');
+  }
+  if (p.includes('\0')) throw new HttpError(400, 'NUL in path');
+  const out: string[] = [];
+  for (const seg of p.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') {
+      out.pop();
+      continue;
+    }
+    out.push(seg);
+  }
+  // Keep a trailing slash: MAAS distinguishes listings (`meta-data/`) from files.
+  return '/' + out.join('/') + (p.endsWith('/') && out.length ? '/' : '');
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) {
+      reject(new HttpError(413, `request body over ${limit} bytes`));
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new HttpError(413, `request body over ${limit} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+export function send(
+  res: ServerResponse,
+  status: number,
+  body: string | Buffer = '',
+  headers: Record<string, string> = {},
+): boolean {
+  const buf = typeof body === 'string' ? Buffer.from(body) : body;
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': String(buf.length),
+    ...headers,
+  });
+  res.end(buf);
+  return true;
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown): boolean {
+  return send(res, status, JSON.stringify(value) + '\n', { 'Content-Type': 'application/json' });
+}
+
+export interface Mount {
+  prefix: string;
+  handler: Handler;
+}
+
+export interface HttpLog {
+  (line: string): void;
+}
+
+export class HttpServer {
+  private readonly mounts: Mount[] = [];
+  readonly server: http.Server;
+
+  constructor(private readonly log: HttpLog = () => {}) {
+    this.server = http.createServer((req, res) => {
+      void this.dispatch(req, res);
+    });
+    this.server.keepAliveTimeout = 65_000;
+    this.server.headersTimeout = 30_000;
+    this.server.requestTimeout = 120_000;
+  }
+
+  /** Requests whose path starts with `prefix` go to `handler`, in mount order. */
+  mount(prefix: string, handler: Handler): void {
+    this.mounts.push({ prefix, handler });
+  }
+
+  private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const remote = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    try {
+      const url = new URL(req.url ?? '/', 'http://pxm.invalid');
+      const ctx: HttpContext = {
+        req,
+        res,
+        method: req.method ?? 'GET',
+        url,
+        path: normalisePath(url.pathname),
+        remote,
+        body: (limit) => readBody(req, limit),
+      };
+      for (const m of this.mounts) {
+        if (ctx.path.startsWith(m.prefix) || ctx.path + '/' === m.prefix) {
+          if (await m.handler(ctx)) return;
+        }
+      }
+      throw new HttpError(404, 'no such resource');
+    } catch (e) {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (e instanceof HttpError) {
+        send(res, e.status, e.message + '\n', e.headers);
+        return;
+      }
+      // Only the method and path are logged: never headers or bodies (they carry tokens).
+      this.log(`internal error on ${req.method} ${(req.url ?? '').split('?')[0]}: ${String(e)}`);
+      send(res, 500, 'internal server error\n');
+    }
+  }
+
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeIdleConnections();
+      // SSE streams never end on their own.
+      setTimeout(() => this.server.closeAllConnections(), 2000).unref();
+    });
+  }
+}

@@ -1,0 +1,116 @@
+// Assembles the controller process: store, controller, HTTP mounts, timeout sweep.
+// Later listeners (TFTP, DHCP) and HTTP mounts (boot configs, images) attach through
+// `RunningServer.http.mount()` and `RunningServer.controller`.
+import { mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import path from 'node:path';
+import { PxmError } from '../util/errors.js';
+import { Controller } from './controller.js';
+import { newApiKey } from './credentials.js';
+import { adminHandler } from './http/admin.js';
+import { HttpServer } from './http/core.js';
+import { enlistHandler } from './http/enlist.js';
+import { ec2Handler, noCloudHandler } from './http/local-flavours.js';
+import { maasMetadataHandler } from './http/maas-metadata.js';
+import type { LifecycleTimeouts } from './lifecycle.js';
+import { MetadataPolicy, type InstallerBuilder } from './metadata-policy.js';
+import { SqliteStore } from './store/sqlite.js';
+
+export interface ServerOptions {
+  dataDir: string;
+  listen: string;
+  httpPort: number;
+  timeouts?: Partial<LifecycleTimeouts>;
+  domain?: string;
+  /** How often the timeout sweep runs. */
+  sweepIntervalMs?: number;
+  buildInstaller?: InstallerBuilder;
+  log?: (line: string) => void;
+}
+
+export interface RunningServer {
+  http: HttpServer;
+  controller: Controller;
+  port: number;
+  apiKeyFile: string;
+  close(): Promise<void>;
+}
+
+export const API_KEY_FILE = 'api-key';
+export const DB_FILE = 'pxm.sqlite';
+
+/** Reads the admin API key, creating it (0600) on first start. */
+export function ensureApiKey(dataDir: string): string {
+  const file = path.join(dataDir, API_KEY_FILE);
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  // 'wx': two servers starting at once cannot overwrite each other's key.
+  writeFileSync(file, newApiKey() + '\n', { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  return readFileSync(file, 'utf8').trim();
+}
+
+export function readApiKey(dataDir: string): string {
+  const file = path.join(dataDir, API_KEY_FILE);
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (e) {
+    throw new PxmError(`cannot read the API key in ${file}: ${(e as Error).message}`, {
+      hint: 'start `pxm server` once with this --data-dir, and read it as root',
+    });
+  }
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const log = opts.log ?? (() => {});
+  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  const apiKey = ensureApiKey(opts.dataDir);
+  const store = new SqliteStore(path.join(opts.dataDir, DB_FILE));
+  const controller = new Controller(store, { timeouts: opts.timeouts, defaultDomain: opts.domain });
+  const policy = new MetadataPolicy(controller, opts.buildInstaller);
+  const http = new HttpServer(log);
+  http.mount('/MAAS/metadata', maasMetadataHandler(policy));
+  http.mount('/MAAS/api/', enlistHandler(policy));
+  http.mount(
+    '/api/v1',
+    adminHandler(controller, () => apiKey),
+  );
+  http.mount('/latest', ec2Handler(policy));
+  http.mount('/nocloud/', noCloudHandler(policy));
+
+  let addr;
+  try {
+    addr = await http.listen(opts.httpPort, opts.listen);
+  } catch (e) {
+    store.close();
+    throw new PxmError(`cannot listen on ${opts.listen}:${opts.httpPort}: ${(e as Error).message}`);
+  }
+  const sweepMs =
+    opts.sweepIntervalMs ??
+    Math.min(30_000, (Math.min(...Object.values(controller.timeouts)) * 1000) / 4);
+  const sweep = setInterval(
+    () => {
+      try {
+        for (const n of controller.sweepTimeouts()) log(`node ${n.id} timed out: now ${n.status}`);
+      } catch (e) {
+        log(`timeout sweep failed: ${String(e)}`);
+      }
+    },
+    Math.max(100, sweepMs),
+  );
+  sweep.unref();
+
+  return {
+    http,
+    controller,
+    port: addr.port,
+    apiKeyFile: path.join(opts.dataDir, API_KEY_FILE),
+    async close() {
+      clearInterval(sweep);
+      await http.close();
+      store.close();
+    },
+  };
+}
