@@ -1,8 +1,35 @@
+import { Args, Flags } from '@oclif/core';
 import { PxmCommand } from '../../cli/base-command.js';
+import { configFlags } from '../../config/flags.js';
+import { loadConfig, orderedConfigInputs } from '../../config/load.js';
+import { validateConfig } from '../../config/validate.js';
+import { checkSupported } from '../../stages/capabilities.js';
+import { installModules } from '../../stages/modules.js';
+import { planStages } from '../../stages/plan.js';
 
 export default class ConfigValidate extends PxmCommand {
-  static override description = 'Check the merged install configuration';
+  static override description =
+    'Check the merged install configuration as pxm install would (exit 2 naming file and key path on error)';
+  static override strict = false;
+  static override args = { source: Args.string({ description: 'sources, as for pxm install' }) };
+  static override flags = {
+    ...configFlags,
+    target: Flags.string({
+      description: 'validate for an install into this directory (partitioning skipped)',
+    }),
+  };
+
   async run(): Promise<void> {
-    this.log('ok');
+    const { flags, argv } = await this.parse(ConfigValidate);
+    const inputs = orderedConfigInputs(this.argv);
+    const { config, provenance } = await loadConfig(inputs, argv as string[]);
+    validateConfig(config, provenance);
+    const targetIsDirectory = flags.target !== undefined;
+    const stages = planStages(config, { targetIsDirectory });
+    checkSupported(config, provenance, stages, installModules, { targetIsDirectory });
+    const files = inputs.filter((i) => i.kind === 'file').length;
+    process.stdout.write(
+      `ok: config valid (${files} file${files === 1 ? '' : 's'}, ${stages.length} stages)\n`,
+    );
   }
 }

@@ -1,0 +1,23 @@
+import { PxmCommand } from '../cli/base-command.js';
+import { runCurtinCompat } from '../stages/curtin-compat.js';
+
+/** What the `curtin` shim on a stage command's PATH runs. Hidden: not for humans. */
+export default class Curtin extends PxmCommand {
+  static override description =
+    'curtin-compatible subcommands for stage commands (in-target, extract, block-meta, ...)';
+  static override hidden = true;
+  static override strict = false;
+  // Everything after `curtin` belongs to the curtin subcommand, flags included.
+  static override flags = {};
+
+  async run(): Promise<void> {
+    const code = await runCurtinCompat(this.argv, {
+      env: process.env,
+      output: {
+        write: (chunk, stream) =>
+          (stream === 'stdout' ? process.stdout : process.stderr).write(chunk),
+      },
+    });
+    process.exitCode = code;
+  }
+}
