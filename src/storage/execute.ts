@@ -1,0 +1,266 @@
+// Runs a storage plan through the Runner. Partition nodes are awaited by polling for
+// them (never a fixed sleep) and verified against the planned start and size. If any
+// step fails, what the run made is torn down in reverse (unmount, deactivate volume
+// groups, close crypt devices, stop md arrays); if teardown itself fails, the error says
+// exactly what is left.
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Runner } from '../runner/runner.js';
+import type { EventStack } from '../report/events.js';
+import { errorMessage, PxmError } from '../util/errors.js';
+import { renderFstab } from './fstab.js';
+import type { ExpectedPartition, StoragePlan, StorageStep, Teardown } from './types.js';
+
+export interface ExecuteOptions {
+  runner: Runner;
+  stack?: EventStack;
+  /** How long to wait for partition nodes to appear. */
+  nodeTimeoutMs?: number;
+}
+
+/** A step failed; `leftBehind` lists what teardown could not undo (empty = clean). */
+export class StorageExecutionError extends PxmError {
+  readonly leftBehind: string[];
+  constructor(step: string, cause: unknown, leftBehind: string[]) {
+    const left = leftBehind.length
+      ? `; teardown failed, left behind: ${leftBehind.join('; ')}`
+      : '; everything it had set up was torn down';
+    super(`storage: ${step} failed: ${errorMessage(cause)}${left}`, { cause });
+    this.name = 'StorageExecutionError';
+    this.leftBehind = leftBehind;
+  }
+}
+
+async function isBlockDevice(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isBlockDevice();
+  } catch {
+    return false;
+  }
+}
+
+async function sysNumber(node: string, attr: string): Promise<number | undefined> {
+  try {
+    return Number(
+      (await readFile(`/sys/class/block/${path.basename(node)}/${attr}`, 'utf8')).trim(),
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+/** Polls until every node exists, backing off from 2 ms to 100 ms; no fixed sleep. */
+async function waitForNodes(nodes: string[], timeoutMs: number): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 2;
+  while (true) {
+    const missing: string[] = [];
+    for (const n of nodes) if (!(await isBlockDevice(n))) missing.push(n);
+    if (missing.length === 0 || Date.now() >= deadline) return missing;
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 100);
+  }
+}
+
+async function partitionsStep(
+  runner: Runner,
+  step: Extract<StorageStep, { kind: 'partitions' }>,
+  timeoutMs: number,
+): Promise<void> {
+  if (step.addMissing) {
+    // Preserved table: the kernel may not know it yet (no partition parser, no udev).
+    for (const p of step.partitions) {
+      if (!(await isBlockDevice(p.node))) {
+        await runner.run({
+          argv: ['partx', '--add', '--nr', `${p.number}:${p.number}`, step.disk],
+          description: `add node ${p.node}`,
+        });
+      }
+    }
+  }
+  const missing = await waitForNodes(
+    step.partitions.map((p) => p.node),
+    timeoutMs,
+  );
+  if (missing.length)
+    throw new PxmError(
+      `partition nodes did not appear within ${timeoutMs} ms: ${missing.join(', ')}`,
+    );
+  const wrong: string[] = [];
+  for (const p of step.partitions) {
+    const problem = await checkNode(p);
+    if (problem) wrong.push(problem);
+  }
+  if (wrong.length)
+    throw new PxmError(`partition nodes do not match the table: ${wrong.join('; ')}`);
+}
+
+async function checkNode(p: ExpectedPartition): Promise<string | undefined> {
+  const start = await sysNumber(p.node, 'start');
+  const size = await sysNumber(p.node, 'size');
+  if (start !== p.start512 || size !== p.size512) {
+    return `${p.node} is at ${start}+${size}, expected ${p.start512}+${p.size512} (512-byte sectors)`;
+  }
+  return undefined;
+}
+
+async function verifyFormat(runner: Runner, device: string, fstype: string): Promise<void> {
+  const r = await runner.probe({
+    argv: ['blkid', '-p', '-s', 'TYPE', '-o', 'value', device],
+    allowFailure: true,
+  });
+  const found = r.stdout.trim();
+  if (found !== fstype) {
+    throw new PxmError(
+      `preserve: ${device} holds ${found ? `a ${found} filesystem` : 'no filesystem'}, expected ${fstype}`,
+    );
+  }
+}
+
+function teardownArgv(t: Teardown): string[] {
+  switch (t.kind) {
+    case 'umount':
+      return ['umount', t.path];
+    case 'vg':
+      return ['vgchange', '--activate', 'n', t.name];
+    case 'md':
+      return ['mdadm', '--stop', t.node];
+    case 'crypt':
+      return ['cryptsetup', 'close', t.name];
+  }
+}
+
+export function describeTeardown(t: Teardown): string {
+  switch (t.kind) {
+    case 'umount':
+      return `mounted at ${t.path}`;
+    case 'vg':
+      return `volume group ${t.name} active`;
+    case 'md':
+      return `md array ${t.node} running`;
+    case 'crypt':
+      return `crypt device ${t.name} open`;
+  }
+}
+
+/** Whether what a step creates exists now (for a step that failed or was killed). */
+async function isPresent(t: Teardown): Promise<boolean> {
+  switch (t.kind) {
+    case 'umount': {
+      const mounts = await readFile('/proc/self/mounts', 'utf8').catch(() => '');
+      const dir = path.resolve(t.path);
+      // /proc/self/mounts escapes spaces and such as octal (\040).
+      return mounts
+        .split('\n')
+        .some(
+          (l) =>
+            l
+              .split(' ')[1]
+              ?.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))) ===
+            dir,
+        );
+    }
+    case 'vg':
+      return isDirectory(`/dev/${t.name}`);
+    case 'md':
+      return isBlockDevice(t.node);
+    case 'crypt':
+      return isBlockDevice(`/dev/mapper/${t.name}`);
+  }
+}
+
+async function isDirectory(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Undoes `made` in reverse; returns what could not be undone. */
+export async function teardown(runner: Runner, made: Teardown[]): Promise<string[]> {
+  const left: string[] = [];
+  for (const t of [...made].reverse()) {
+    const r = await runner.run({
+      argv: teardownArgv(t),
+      description: `undo: ${describeTeardown(t)}`,
+      allowFailure: true,
+    });
+    if (r.exitCode !== 0)
+      left.push(
+        `${describeTeardown(t)} (${teardownArgv(t).join(' ')}: ${r.stderr.trim().split('\n').pop() ?? ''})`,
+      );
+  }
+  return left;
+}
+
+async function runStep(runner: Runner, step: StorageStep, timeoutMs: number): Promise<void> {
+  switch (step.kind) {
+    case 'exec':
+      await runner.run({
+        argv: step.argv,
+        input: step.input,
+        description: step.description,
+        allowFailure: step.allowFailure,
+      });
+      return;
+    case 'partitions':
+      await runner.action({ kind: 'action', description: step.description }, () =>
+        partitionsStep(runner, step, timeoutMs),
+      );
+      return;
+    case 'verify-format':
+      await runner.action({ kind: 'action', description: step.description }, () =>
+        verifyFormat(runner, step.device, step.fstype),
+      );
+      return;
+    case 'mkdir':
+      await runner.action({ kind: 'write', path: step.path, description: step.description }, () =>
+        mkdir(step.path, { recursive: true }),
+      );
+      return;
+    case 'fstab':
+      await runner.action(
+        { kind: 'write', path: step.path, description: step.description },
+        async () => {
+          const text = await renderFstab(runner, step.entries);
+          await mkdir(path.dirname(step.path), { recursive: true });
+          await writeFile(step.path, text);
+        },
+      );
+      return;
+    case 'crypttab':
+      await runner.action(
+        { kind: 'write', path: step.path, description: step.description },
+        async () => {
+          await mkdir(path.dirname(step.path), { recursive: true });
+          await writeFile(step.path, step.lines.map((l) => `${l}\n`).join(''), { mode: 0o600 });
+        },
+      );
+      return;
+  }
+}
+
+/**
+ * Executes the plan. Returns what it set up (mounts, VGs, md, crypt) so a caller that
+ * later fails can tear it down with `teardown`.
+ */
+export async function executePlan(plan: StoragePlan, opts: ExecuteOptions): Promise<Teardown[]> {
+  const { runner } = opts;
+  const made: Teardown[] = [];
+  const total = plan.steps.length;
+  for (const [i, step] of plan.steps.entries()) {
+    try {
+      await runStep(runner, step, opts.nodeTimeoutMs ?? 10_000);
+    } catch (error) {
+      // A killed mount or mdadm may have finished its work before it died.
+      if (step.kind === 'exec' && step.creates && (await isPresent(step.creates)))
+        made.push(step.creates);
+      const left = runner.dryRun ? [] : await teardown(runner, made);
+      throw new StorageExecutionError(step.description, error, left);
+    }
+    if (step.kind === 'exec' && step.creates) made.push(step.creates);
+    opts.stack?.progress(i + 1, total, 'items');
+  }
+  return made;
+}
