@@ -1,0 +1,39 @@
+// The harness's failure path: a guest whose script hangs is killed at its limit and
+// reported as such, with the console tail, and nothing is left running.
+import { describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { capable } from '../helpers/capability.js';
+import { vmCapability } from '../helpers/vm-image.js';
+import { bootVm, VmError } from '../helpers/vm.js';
+
+const run = capable(vmCapability(), 'VM tests (harness timeouts)');
+
+describe.skipIf(!run)('VM harness bounds', () => {
+  it(
+    'kills a hung guest at its timeout and reports it with the console tail',
+    async () => {
+      let error: unknown;
+      try {
+        await bootVm({
+          disks: [{ sizeMiB: 16 }],
+          script: 'echo pxm-hang-marker\nsleep 3600\n',
+          timeoutMs: 420_000,
+          scriptTimeoutMs: 15_000,
+        });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(VmError);
+      const vmError = error as VmError;
+      expect(vmError.kind).toBe('script-timeout');
+      expect(vmError.scriptStarted).toBe(true);
+      expect(vmError.message).toMatch(/did not finish within 15 s and was killed/);
+      // The script's output streams to the console, so the tail shows where it hung.
+      expect(vmError.message).toContain('pxm-hang-marker');
+      // qemu is gone (killed and reaped), not left running in the background.
+      expect(vmError.qemuPid).toBeGreaterThan(0);
+      expect(existsSync(`/proc/${vmError.qemuPid}`)).toBe(false);
+    },
+    45 * 60_000,
+  );
+});
