@@ -24,6 +24,7 @@ export function parseSize(value: unknown): number | undefined {
   return Number.isFinite(bytes) && bytes > 0 ? bytes : undefined;
 }
 
+/** A readable size: the largest unit that divides it exactly (2051MiB, 1GiB, 4096B). */
 export function formatBytes(bytes: number): string {
   for (const [unit, f] of [
     ['T', 1024 ** 4],
@@ -31,7 +32,7 @@ export function formatBytes(bytes: number): string {
     ['M', 1024 ** 2],
     ['K', 1024],
   ] as const) {
-    if (bytes >= f && bytes % (f / 1024) === 0) return `${+(bytes / f).toFixed(3)}${unit}iB`;
+    if (bytes >= f && bytes % f === 0) return `${bytes / f}${unit}iB`;
   }
-  return `${bytes}B`;
+  return bytes >= 1024 ** 2 ? `${(bytes / 1024 ** 2).toFixed(1)}MiB` : `${bytes}B`;
 }
