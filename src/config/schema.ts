@@ -53,25 +53,13 @@ const reportingHandler = {
   then: { required: ['endpoint'] },
 };
 
+// Entries without a path are skipped with a warning (curtin), so path is not required.
 const writeFile = {
   type: ['object', 'null'],
-  required: ['path'],
   properties: {
     path: { type: 'string', minLength: 1 },
     content: { type: 'string' },
-    encoding: {
-      enum: [
-        'b64',
-        'base64',
-        'gz',
-        'gzip',
-        'gz+b64',
-        'gz+base64',
-        'gzip+b64',
-        'gzip+base64',
-        'text/plain',
-      ],
-    },
+    encoding: { type: 'string' },
     permissions: { type: ['string', 'integer'] },
     owner: { type: 'string' },
     append: { type: 'boolean' },

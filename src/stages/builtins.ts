@@ -18,7 +18,7 @@ export async function runBuiltin(
     case 'block-meta':
       return blockMeta(args, ctx, modules);
     case 'net-meta':
-      return netMeta(ctx, modules);
+      return netMeta(args, ctx, modules);
     case 'extract':
       return extract(ctx, modules);
     case 'curthooks':
@@ -45,10 +45,14 @@ async function blockMeta(
     throw new PxmError(
       'curtin block-meta: not supported yet: this pxm build has no storage module',
     );
-  await modules.storage.runStorage(ctx);
+  await modules.storage.runStorage(ctx, args);
 }
 
-async function netMeta(ctx: StageContext, modules: InstallModules): Promise<void> {
+async function netMeta(
+  args: readonly string[],
+  ctx: StageContext,
+  modules: InstallModules,
+): Promise<void> {
   if (!ctx.config.network) {
     // curtin's `auto` would copy the installer's own network setup; pxm writes nothing.
     ctx.log('net-meta: no network: config; nothing to do');
@@ -56,7 +60,7 @@ async function netMeta(ctx: StageContext, modules: InstallModules): Promise<void
   }
   if (!modules.net)
     throw new PxmError('curtin net-meta: not supported yet: this pxm build has no network module');
-  await modules.net.runNetwork(ctx);
+  await modules.net.runNetwork(ctx, args);
 }
 
 async function extract(ctx: StageContext, modules: InstallModules): Promise<void> {

@@ -56,7 +56,6 @@ export function checkSupported(
       );
     }
     if (!modules.storage) throw notYet('storage', 'storage');
-    modules.storage.validateStorage?.(config.storage);
   } else if (present(config.storage) && !opts.targetIsDirectory && !modules.storage) {
     throw notYet('storage', 'storage');
   }
@@ -64,7 +63,9 @@ export function checkSupported(
     if (!modules.net) throw notYet('network', 'network');
     modules.net.validateNetwork?.(config.network);
   }
-  if (used.has('extract') && !modules.sources) {
+  if (used.has('extract') && modules.sources) {
+    modules.sources.validate?.(config, opts.targetIsDirectory);
+  } else if (used.has('extract')) {
     if (present(config.sources)) throw notYet('sources', 'sources (extract)');
     if (present(config.write_files)) throw notYet('write_files', 'sources (write_files)');
   }

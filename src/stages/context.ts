@@ -51,4 +51,9 @@ export interface StageContext {
   stack: EventStack;
   /** A line in the install log. */
   log: (line: string) => void;
+  /**
+   * Registers an undo step (unmount, deactivate) run at the end of the install, after
+   * the config and log are saved into the target, also when the install failed.
+   */
+  onFinish: (undo: () => Promise<void>) => void;
 }

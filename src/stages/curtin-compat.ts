@@ -140,5 +140,8 @@ async function contextFromEnv(args: readonly string[], io: CompatIO): Promise<St
     runner: new Runner({ output: io.output }),
     stack: reporter.stack(stackName, 'curtin subcommand'),
     log: (line) => io.output.write(`${line}\n`, 'stderr'),
+    // As in curtin, what a subcommand mounts stays mounted: the install that ran this
+    // command unmounts everything under the target at its end.
+    onFinish: () => undefined,
   };
 }

@@ -21,6 +21,7 @@ import { installSettings, postFiles, saveIntoTarget, writeErrorTarball } from '.
 import { installModules, type InstallModules } from './modules.js';
 import { planStages, type PlannedCommand, type PlannedStage } from './plan.js';
 import { writeShims } from './shims.js';
+import { mountsUnder } from '../target/mounts.js';
 
 export const TOP_STACK = 'cmd-install';
 
@@ -81,7 +82,7 @@ async function dryRun(
   const runner = new Runner({ dryRun: true, env, onStep: (s) => print(formatStep(s)) });
   const reporter = new Reporter([]);
   const top = reporter.stack(TOP_STACK, 'curtin command install');
-  await runStages(stages, {
+  const st: RunState = {
     opts,
     runner,
     reporter,
@@ -92,8 +93,11 @@ async function dryRun(
     modules,
     log: () => undefined,
     announce: print,
-  });
+    cleanups: [],
+  };
+  await runStages(stages, st);
   await saveIntoTarget(runner, target, config, installSettings(config).logFile);
+  await releaseTarget(st);
   return { exitCode: ExitCode.OK, plan: runner.plan };
 }
 
@@ -109,6 +113,8 @@ interface RunState {
   log: (line: string) => void;
   /** Dry-run: stage and command headers in the printed plan. */
   announce?: (line: string) => void;
+  /** Undo steps registered by builtins (ctx.onFinish), run in reverse at the end. */
+  cleanups: Array<() => Promise<void>>;
 }
 
 async function realRun(
@@ -149,13 +155,26 @@ async function realRun(
   const runner = new Runner({ output: sink, env });
   const top = reporter.stack(TOP_STACK, 'curtin command install');
   const log = (line: string): void => installLog.line(line);
+  const st: RunState = {
+    opts,
+    runner,
+    reporter,
+    top,
+    paths,
+    target,
+    env,
+    modules,
+    log,
+    cleanups: [],
+  };
   let result: InstallResult;
   try {
     await prepareWorkingDir(paths, target, config, opts.self);
     top.start();
     log(`pxm install: target ${target}${opts.target ? ' (directory)' : ''}`);
-    await runStages(stages, { opts, runner, reporter, top, paths, target, env, modules, log });
+    await runStages(stages, st);
     await saveIntoTarget(runner, target, config, settings.logFile);
+    await releaseTarget(st);
     log('Installation finished.');
     top.finish('SUCCESS', 'Installation finished', await postFiles(config, settings.logFile));
     if (!opts.json && !tty) consoleOut.write('Installation finished.\n');
@@ -192,6 +211,9 @@ async function realRun(
         );
       }
     }
+    await releaseTarget(st).catch((e: unknown) =>
+      warn(`unmounting the target: ${errorMessage(e)}`),
+    );
     top.finish('FAIL', `Installation failed: ${cause}`, await postFiles(config, settings.logFile));
     result = { exitCode: ExitCode.INSTALL_FAILED, cause, errorTarfile, plan: runner.plan };
   }
@@ -264,6 +286,7 @@ async function runCommand(
           runner,
           stack,
           log: st.log,
+          onFinish: (undo) => st.cleanups.push(undo),
         };
         await runBuiltin(a.name, a.args, ctx, st.modules);
       } else if (a.kind === 'exec') {
@@ -282,6 +305,23 @@ async function runCommand(
       throw error;
     throw new StageFailure(stage.name, cmd.key, error);
   }
+}
+
+/**
+ * End of install: the builtins' undo steps (storage teardown), then anything still mounted
+ * under a disk target, deepest first (curtin), unless `install.unmount: disabled`.
+ * A --target directory is left alone: pxm mounted nothing there that outlives a step.
+ */
+async function releaseTarget(st: RunState): Promise<void> {
+  const install = (st.opts.loaded.config.install ?? {}) as Record<string, unknown>;
+  if (install.unmount === 'disabled') return;
+  const undo = st.cleanups.splice(0).reverse();
+  for (const step of undo) await step();
+  if (st.opts.target !== undefined || st.runner.dryRun) return;
+  const left = (await mountsUnder(st.target)).sort(
+    (a, b) => b.split('/').length - a.split('/').length,
+  );
+  for (const m of left) await st.runner.run({ argv: ['umount', m], description: 'unmount target' });
 }
 
 function failureCause(error: unknown): string {

@@ -1,22 +1,34 @@
-// The interfaces the stage engine calls in the other install modules. Each is a plain
-// async function taking the StageContext; the engine owns events around the call (the
-// builtin's stack is ctx.stack), the module owns its steps (through ctx.runner).
+// The interfaces the stage engine calls in the other install modules, and the adapters
+// that bind them to each module's own API. Each takes the StageContext; the engine owns
+// the events around the call (the builtin's stack is ctx.stack), the module owns its
+// steps (through ctx.runner, so --dry-run records them).
 //
-// A module that is not part of this build yet is `undefined` here. The engine then
-// refuses configs that need it at validation time ("not supported yet"), before anything
-// runs: pxm never pretends to have partitioned a disk or written a network config.
+// A module that is not part of this build is `undefined`. The engine then refuses configs
+// that need it before anything runs ("not supported yet"): pxm never pretends to have
+// partitioned a disk or written a network config.
 import type { StageContext } from './context.js';
+import {
+  extractSources,
+  writeFiles,
+  parseSources,
+  parseWriteFiles,
+  checkTargetInstallable,
+  type ProxyConfig,
+} from '../sources/index.js';
+import { runStorage, releaseStorage } from '../storage/index.js';
 
 export interface StorageModule {
-  /** `storage:` v1: validate, plan, and apply (partition, format, mount at ctx.target, write OUTPUT_FSTAB). */
-  runStorage(ctx: StageContext): Promise<void>;
-  /** Validation only (no probing that changes anything); throws ValidationError. */
-  validateStorage?(config: unknown): void;
+  /**
+   * `storage:` v1: validate against the discovered disks, plan, apply (partition, format,
+   * mount under ctx.target, write OUTPUT_FSTAB); registers its teardown with ctx.onFinish.
+   */
+  runStorage(ctx: StageContext, args: readonly string[]): Promise<void>;
 }
 
 export interface NetModule {
-  /** `network:`: render into OUTPUT_NETWORK_CONFIG / the target. */
-  runNetwork(ctx: StageContext): Promise<void>;
+  /** `network:` (curtin net-meta MODE args): render into OUTPUT_NETWORK_CONFIG. */
+  runNetwork(ctx: StageContext, args: readonly string[]): Promise<void>;
+  /** Throws ValidationError naming the key path; called before anything runs. */
   validateNetwork?(config: unknown): void;
 }
 
@@ -25,6 +37,8 @@ export interface SourcesModule {
   extractSources(ctx: StageContext): Promise<void>;
   /** `write_files:` into ctx.target (end of the extract stage, as curtin). */
   writeFiles(ctx: StageContext): Promise<void>;
+  /** Parses sources and write_files; throws ValidationError before anything runs. */
+  validate?(config: Record<string, unknown>, targetIsDirectory: boolean): void;
 }
 
 export interface HooksModule {
@@ -38,9 +52,48 @@ export interface InstallModules {
   hooks?: HooksModule;
 }
 
+const sources: SourcesModule = {
+  extractSources: (ctx) =>
+    extractSources({
+      runner: ctx.runner,
+      stack: ctx.stack,
+      sources: ctx.config.sources,
+      target: ctx.target,
+      proxy: (ctx.config.proxy ?? undefined) as ProxyConfig | undefined,
+    }),
+  writeFiles: (ctx) =>
+    writeFiles({
+      runner: ctx.runner,
+      stack: ctx.stack,
+      files: ctx.config.write_files,
+      target: ctx.target,
+    }),
+  validate(config, targetIsDirectory) {
+    const specs = parseSources(config.sources);
+    if (targetIsDirectory) checkTargetInstallable(specs);
+    parseWriteFiles(config.write_files);
+  },
+};
+
+const storage: StorageModule = {
+  async runStorage(ctx) {
+    const { made } = await runStorage({
+      runner: ctx.runner,
+      stack: ctx.stack,
+      config: ctx.config,
+      target: ctx.target,
+      outputFstab: ctx.paths.fstab,
+    });
+    ctx.onFinish(async () => {
+      const left = await releaseStorage(ctx.runner, made);
+      for (const l of left) ctx.log(`storage teardown: could not undo ${l}`);
+    });
+  },
+};
+
 export const installModules: InstallModules = {
-  storage: undefined,
+  storage,
   net: undefined,
-  sources: undefined,
+  sources,
   hooks: undefined,
 };
