@@ -54,10 +54,14 @@ export function stanzas(state: NetworkState, iface: Interface): string {
   if (v6[0]) first.push({ family: 'inet6', subnet: v6[0] });
   if (first.length === 0) first.push({ family: 'inet' }); // manual: options still apply
 
-  const opts = interfaceOptions(state, iface);
+  const gateways = stanzaGateways(iface);
+  const opts = interfaceOptions(state, iface, gateways);
   first.forEach((st, idx) => {
     lines.push(`iface ${name} ${st.family} ${method(st.subnet)}`);
     lines.push(...subnetOptions(st.subnet));
+    const gw =
+      st.subnet?.type === 'static' && !st.subnet.gateway ? gateways.get(st.subnet) : undefined;
+    if (gw) lines.push(`gateway ${gw}`);
     // Link-level options once, on the first stanza.
     if (idx === 0) lines.push(...opts);
   });
@@ -65,6 +69,8 @@ export function stanzas(state: NetworkState, iface: Interface): string {
     if (s.type !== 'static') continue; // a second dhcp of one family means nothing more
     lines.push(`iface ${name} ${s.family === 6 ? 'inet6' : 'inet'} static`);
     lines.push(...subnetOptions(s));
+    const gw = gateways.get(s);
+    if (gw) lines.push(`gateway ${gw}`);
   }
   return (
     lines
@@ -81,12 +87,31 @@ function method(s: Subnet | undefined): string {
   return 'static';
 }
 
+/**
+ * A default route given apart from the address (v2 `routes: [{to: default}]`, `gateway4`)
+ * becomes the `gateway` of the first static stanza of its family, as ifupdown expects.
+ */
+function stanzaGateways(iface: Interface): Map<Subnet, string> {
+  const out = new Map<Subnet, string>();
+  for (const r of iface.routes) {
+    if (r.to !== 'default' || r.metric !== undefined) continue;
+    const fam = r.via.includes(':') ? 6 : 4;
+    const s = iface.subnets.find((x) => x.type === 'static' && x.family === fam && !x.gateway);
+    if (s && ![...out.keys()].includes(s)) out.set(s, r.via);
+  }
+  return out;
+}
+
 function subnetOptions(s: Subnet | undefined): string[] {
   if (!s || s.type !== 'static') return [];
   return [`address ${s.address}`, ...(s.gateway ? [`gateway ${s.gateway}`] : [])];
 }
 
-function interfaceOptions(state: NetworkState, iface: Interface): string[] {
+function interfaceOptions(
+  state: NetworkState,
+  iface: Interface,
+  gateways: Map<Subnet, string>,
+): string[] {
   const out: string[] = [];
   if (iface.mac && iface.type !== 'physical') out.push(`hwaddress ether ${iface.mac}`);
   if (iface.mtu !== undefined) out.push(`mtu ${iface.mtu}`);
@@ -116,8 +141,10 @@ function interfaceOptions(state: NetworkState, iface: Interface): string[] {
   if (dns.search.length) out.push(`dns-search ${dns.search.join(' ')}`);
   // Default routes from gateways are `gateway` lines already; the rest become post-up.
   for (const r of routesOf(iface)) {
-    if (r.to === 'default' && iface.subnets.some((s) => s.type === 'static' && s.gateway === r.via))
-      continue;
+    const asGateway =
+      iface.subnets.some((s) => s.type === 'static' && s.gateway === r.via) ||
+      [...gateways.values()].includes(r.via);
+    if (r.to === 'default' && asGateway) continue;
     const fam = r.via.includes(':') ? '-6 ' : '';
     const spec = `${r.to} via ${r.via}${r.metric !== undefined ? ` metric ${r.metric}` : ''}`;
     out.push(
