@@ -61,6 +61,7 @@ function diskSteps(disk: ValidDisk): StorageStep[] {
     number: p.number,
     node: partitionNode(dev.path, p.number),
     ...to512(p, dev.logicalSectorSize),
+    ...(p.kind === 'extended' ? { extended: true } : {}),
   }));
   if (a.preserve) {
     if (nodes.length) {

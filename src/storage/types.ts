@@ -199,6 +199,8 @@ export interface ExpectedPartition {
   /** In 512-byte units, as /sys/class/block/X/{start,size} report them. */
   start512: number;
   size512: number;
+  /** msdos extended: the kernel's node covers only the first 1 KiB (size 2), by design. */
+  extended?: boolean;
 }
 
 export interface FstabEntry {

@@ -91,6 +91,20 @@ export function mountsUnder(dir: string): string[] {
     .sort((a, b) => b.length - a.length);
 }
 
+/** Mount points at or below `dir` in the order they were mounted (/proc/self/mounts order). */
+export function mountsInOrder(dir: string): string[] {
+  return mountsUnder(dir).length === 0
+    ? []
+    : readFileSync('/proc/self/mounts', 'utf8')
+        .split('\n')
+        .map((l) =>
+          (l.split(' ')[1] ?? '').replace(/\\(\d{3})/g, (_, o: string) =>
+            String.fromCharCode(parseInt(o, 8)),
+          ),
+        )
+        .filter((m) => m === dir || m.startsWith(`${dir}/`));
+}
+
 /** Kernel partition nodes of a loop device, e.g. ['/dev/loop3p1']. */
 export function partitionNodes(dev: string): string[] {
   const base = path.basename(dev);
