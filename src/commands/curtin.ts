@@ -11,7 +11,10 @@ export default class Curtin extends PxmCommand {
   static override flags = {};
 
   async run(): Promise<void> {
-    const code = await runCurtinCompat(this.argv, {
+    // Parsed only so oclif knows it was (strict: false keeps every argument as given).
+    const argv = [...this.argv];
+    await this.parse(Curtin, ['--', ...argv]);
+    const code = await runCurtinCompat(argv, {
       env: process.env,
       output: {
         write: (chunk, stream) =>

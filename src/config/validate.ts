@@ -128,7 +128,11 @@ function valueAt(config: ConfigMap, keyPath: string): unknown {
 
 function describeValue(v: unknown): string {
   if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
+  if (Array.isArray(v)) {
+    // Commands are lists of strings: point at the item that is not one (YAML `true`, `1.0`).
+    const bad = v.findIndex((x) => typeof x !== 'string' && typeof x !== 'number');
+    return bad < 0 ? 'a list' : `a list whose item ${bad} is ${describeValue(v[bad])}`;
+  }
   if (typeof v === 'object') return 'a mapping';
   if (typeof v === 'string')
     return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
