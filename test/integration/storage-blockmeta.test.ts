@@ -498,7 +498,7 @@ describe.skipIf(!ok)('pxm block-meta on loop devices', () => {
     expect(readFileSync(d.file).every((b) => b === 0)).toBe(true);
     expect(existsSync(`${d.dev}p1`)).toBe(false);
     const j = await pxm(['block-meta', 'custom', '-c', cfg, '--dry-run', '--json']);
-    const parsed = JSON.parse(j.stdout) as {
+    const parsed = JSON.parse(String(j.stdout)) as {
       dryRun: boolean;
       volumes: Record<string, string>;
       steps: { kind: string }[];
