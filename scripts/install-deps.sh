@@ -15,7 +15,7 @@ PACKAGES=(
   # metadata clients, renderers
   cloud-init netplan.io
   # benchmarks
-  wrk nginx-light hyperfine
+  wrk nginx-light hyperfine makeself
 )
 
 missing=()
