@@ -29,6 +29,7 @@ export default class Server extends PxmCommand {
       httpPort: flags['http-port'] ?? cfg.httpPort ?? 5240,
       domain: cfg.domain,
       timeouts: cfg.timeouts,
+      installerWithNode: cfg.installerWithNode,
       log: (line) => process.stderr.write(`pxm server: ${line}\n`),
     });
     const addr = server.http.server.address();

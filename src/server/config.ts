@@ -10,6 +10,7 @@ export interface ServerConfig {
   httpPort?: number;
   domain?: string;
   timeouts?: Partial<LifecycleTimeouts>;
+  installerWithNode?: boolean;
 }
 
 const TIMEOUT_KEYS: Record<string, keyof LifecycleTimeouts> = {
@@ -63,10 +64,14 @@ export function loadServerConfig(file: string): ServerConfig {
         }
         break;
       }
+      case 'installer_with_node':
+        if (typeof v !== 'boolean') throw new ValidationError(where, 'must be true or false');
+        out.installerWithNode = v;
+        break;
       default:
         throw new ValidationError(
           where,
-          'unknown key (known: data_dir, listen, http_port, domain, timeouts)',
+          'unknown key (known: data_dir, listen, http_port, domain, timeouts, installer_with_node)',
         );
     }
   }

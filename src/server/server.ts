@@ -14,6 +14,7 @@ import { maasMetadataHandler } from './http/maas-metadata.js';
 import type { LifecycleTimeouts } from './lifecycle.js';
 import { MetadataPolicy, type InstallerBuilder } from './metadata-policy.js';
 import { SqliteStore } from './store/sqlite.js';
+import { packInstallerBuilder } from './installer.js';
 
 export interface ServerOptions {
   dataDir: string;
@@ -23,7 +24,10 @@ export interface ServerOptions {
   domain?: string;
   /** How often the timeout sweep runs. */
   sweepIntervalMs?: number;
+  /** Default: the pack API (src/pack) without an embedded Node runtime. */
   buildInstaller?: InstallerBuilder;
+  /** Embed a Node runtime in per-node installers (for ephemeral images without node). */
+  installerWithNode?: boolean;
   log?: (line: string) => void;
 }
 
@@ -69,7 +73,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const apiKey = ensureApiKey(opts.dataDir);
   const store = new SqliteStore(path.join(opts.dataDir, DB_FILE));
   const controller = new Controller(store, { timeouts: opts.timeouts, defaultDomain: opts.domain });
-  const policy = new MetadataPolicy(controller, opts.buildInstaller);
+  const policy = new MetadataPolicy(
+    controller,
+    opts.buildInstaller ?? packInstallerBuilder({ withNode: opts.installerWithNode }),
+  );
   const http = new HttpServer(log);
   http.mount('/MAAS/metadata', maasMetadataHandler(policy));
   http.mount('/MAAS/api/', enlistHandler(policy));
