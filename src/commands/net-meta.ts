@@ -34,6 +34,7 @@ export default class NetMeta extends PxmCommand {
     config: Flags.string({
       char: 'c',
       multiple: true,
+      multipleNonGreedy: true,
       description: 'install config file (repeatable, merged in order); default: $CONFIG',
     }),
     output: Flags.string({
