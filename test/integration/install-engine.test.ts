@@ -15,6 +15,14 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { pxm, repoRoot } from '../helpers/pxm.js';
 
+/** The bundle's result with plain string output. */
+async function px(
+  args: string[],
+): Promise<{ exitCode: number | undefined; stdout: string; stderr: string }> {
+  const r = await pxm(args);
+  return { exitCode: r.exitCode, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
+}
+
 const dirs: string[] = [];
 function tmp(): string {
   const d = mkdtempSync(path.join(os.tmpdir(), 'pxm-install-test-'));
@@ -71,7 +79,7 @@ describe('pxm install --target', () => {
         'stages: [late, early, partitioning]',
       ].join('\n'),
     );
-    const r = await pxm([
+    const r = await px([
       'install',
       '--target',
       target,
@@ -112,7 +120,7 @@ describe('pxm install --target', () => {
         `  10_env: ["${process.execPath}", "-e", "const fs=require('fs');fs.writeFileSync('${dump}', JSON.stringify({env: process.env, workingDirExists: fs.statSync(process.env.WORKING_DIR).isDirectory(), config: JSON.parse(fs.readFileSync(process.env.CONFIG,'utf8')), shim: require('child_process').execSync('command -v curtin; command -v pxm', {shell: '/bin/sh'}).toString()}))"]`,
       ].join('\n'),
     );
-    const r = await pxm(['install', '--target', target, '-c', cfg, ...logSets(dir)]);
+    const r = await px(['install', '--target', target, '-c', cfg, ...logSets(dir)]);
     expect(r.exitCode).toBe(0);
     const got = JSON.parse(readFileSync(dump, 'utf8')) as {
       env: Record<string, string>;
@@ -165,7 +173,7 @@ describe('pxm install --target', () => {
         `  30_never: touch ${dir}/never`,
       ].join('\n'),
     );
-    const r = await pxm(['install', '--json', '--target', target, '-c', cfg, ...logSets(dir)]);
+    const r = await px(['install', '--json', '--target', target, '-c', cfg, ...logSets(dir)]);
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toMatch(/^pxm: install failed: stage late: 20_fail: sh -c .*exit status 7/m);
     expect(existsSync(path.join(dir, 'never'))).toBe(false);
@@ -207,7 +215,7 @@ describe('pxm install --target', () => {
     const before = readdirSync(os.tmpdir()).filter(
       (f) => f.startsWith('pxm-install-') && !f.startsWith('pxm-install-test-'),
     );
-    const r = await pxm([
+    const r = await px([
       'install',
       '--dry-run',
       '--target',
@@ -240,7 +248,7 @@ describe('pxm install --target', () => {
   it('a bad config fails before anything runs, naming file and key path', async () => {
     const dir = tmp();
     const target = path.join(dir, 'target');
-    const r = await pxm([
+    const r = await px([
       'install',
       '--target',
       target,
@@ -258,12 +266,12 @@ describe('pxm install --target', () => {
       `\n${fx('bad-type.yaml')}: late_commands/20_bad: expected a command`,
     );
     expect(readdirSync(dir)).toEqual([]);
-    const v = await pxm(['config', 'validate', '-c', fx('bad-reporting.yaml')]);
+    const v = await px(['config', 'validate', '-c', fx('bad-reporting.yaml')]);
     expect(v.exitCode).toBe(2);
     expect(v.stderr).toContain(
       `${fx('bad-reporting.yaml')}: reporting/maas: expected key "endpoint" (missing)`,
     );
-    const ok = await pxm([
+    const ok = await px([
       'config',
       'validate',
       '--target',
@@ -278,7 +286,7 @@ describe('pxm install --target', () => {
   });
 
   it('config show prints the merged config as YAML or JSON', async () => {
-    const r = await pxm([
+    const r = await px([
       'config',
       'show',
       '--json',
@@ -292,13 +300,13 @@ describe('pxm install --target', () => {
     const cfg = JSON.parse(r.stdout) as Record<string, Record<string, unknown>>;
     expect(cfg.late_commands?.maas).toBe('overridden');
     expect(cfg.sources).toEqual({ '00_cmdline': '/srv/root.tar' });
-    const y = await pxm(['config', 'show', '-c', fx('20-site.yaml')]);
+    const y = await px(['config', 'show', '-c', fx('20-site.yaml')]);
     expect(y.stdout).toMatch(/^early_commands:\n {2}20_skipped_later: null$/m);
   });
 
   it('an unimplemented curtin subcommand fails clearly, naming it', async () => {
     const dir = tmp();
-    const r = await pxm([
+    const r = await px([
       'install',
       '--target',
       path.join(dir, 't'),
