@@ -222,9 +222,9 @@ export class SqliteStore implements Store {
       args.push(...filter.status);
     }
     if (filter.hostname) {
-      // Glob-style prefix/substring match is what operators type: `web*`.
+      // GLOB: `web*` matches a family of names; a plain name matches itself only.
       where.push('hostname GLOB ?');
-      args.push(filter.hostname.includes('*') ? filter.hostname : filter.hostname);
+      args.push(filter.hostname);
     }
     if (filter.architecture) {
       where.push('architecture = ?');
