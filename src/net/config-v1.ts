@@ -16,7 +16,8 @@ import {
   type Subnet,
 } from './state.js';
 
-const COMMON = ['type', 'name', 'mac_address', 'mtu', 'subnets', 'accept-ra', 'control'];
+// `control` is a subnet key in v1 (curtin and cloud-init ignore it on the interface).
+const COMMON = ['type', 'name', 'mac_address', 'mtu', 'subnets', 'accept-ra'];
 const KEYS: Record<string, readonly string[]> = {
   physical: [...COMMON, 'wakeonlan', 'ipv4_conf', 'ipv6_conf'],
   bond: [...COMMON, 'bond_interfaces', 'params', 'ipv4_conf', 'ipv6_conf'],
@@ -122,7 +123,7 @@ function parseInterface(
     routes: [],
     nameservers: [],
     search: [],
-    control: parseControl(f, 'control') ?? 'auto',
+    control: 'auto',
   };
   for (const k of ['ipv4_conf', 'ipv6_conf']) {
     if (f.has(k) && !isObj(f.obj[k])) f.bad(`${k} must be a mapping of sysctl names`);

@@ -11,7 +11,6 @@ import { eniParamName } from './params.js';
 import type { RenderedFile } from './rendered.js';
 import {
   dependencyOrder,
-  dnsFor,
   masterOf,
   routesOf,
   type Interface,
@@ -25,7 +24,12 @@ export const ENI_D_PATH = '/etc/network/interfaces.d/50-pxm.cfg';
 const HEADER = "# Written by pxm from the install's network config.\n";
 
 export function renderEni(state: NetworkState): RenderedFile[] {
-  const main = HEADER + '\nauto lo\niface lo inet loopback\n\nsource /etc/network/interfaces.d/*\n';
+  // Global nameservers on the loopback stanza, as cloud-init does: resolvconf takes
+  // lo's dns-* options like any interface's, and lo is always up.
+  const lo = ['auto lo', 'iface lo inet loopback'];
+  if (state.nameservers.length) lo.push(`    dns-nameservers ${state.nameservers.join(' ')}`);
+  if (state.search.length) lo.push(`    dns-search ${state.search.join(' ')}`);
+  const main = `${HEADER}\n${lo.join('\n')}\n\nsource /etc/network/interfaces.d/*\n`;
   const body = dependencyOrder(state)
     .map((i) => stanzas(state, i))
     .join('\n');
@@ -40,7 +44,12 @@ export function stanzas(state: NetworkState, iface: Interface): string {
   const name = iface.name;
   const lines: string[] = [];
   const control = iface.subnets[0]?.control ?? iface.control;
-  if (control === 'auto') lines.push(`auto ${name}`);
+  // An interface with nothing to configure is not brought up by `ifup -a` unless a bond
+  // needs it (bridge-utils and vlan bring ports and raw devices up themselves).
+  const idle = iface.subnets.length === 0 && !masterOf(state, iface.name)?.bond;
+  if (idle) {
+    // no auto line
+  } else if (control === 'auto') lines.push(`auto ${name}`);
   else if (control === 'hotplug') lines.push(`allow-hotplug ${name}`);
 
   const v4 = iface.subnets.filter(
@@ -136,7 +145,8 @@ function interfaceOptions(
   if (iface.vlan) {
     out.push(`vlan-raw-device ${iface.vlan.link}`, `vlan-id ${iface.vlan.id}`);
   }
-  const dns = dnsFor(state, iface);
+  // Global DNS sits on `lo` (see renderEni); each interface carries only its own.
+  const dns = { nameservers: iface.nameservers, search: iface.search };
   if (dns.nameservers.length) out.push(`dns-nameservers ${dns.nameservers.join(' ')}`);
   if (dns.search.length) out.push(`dns-search ${dns.search.join(' ')}`);
   // Default routes from gateways are `gateway` lines already; the rest become post-up.

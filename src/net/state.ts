@@ -114,16 +114,26 @@ export function dependencyOrder(state: NetworkState): Interface[] {
   return out;
 }
 
-/** Nameservers and search domains an interface gets: its own, then the global ones. */
+/**
+ * Nameservers and search domains an interface carries in netplan (which has no global
+ * DNS), following cloud-init: an interface with DNS of its own keeps just that; the
+ * global `type: nameserver` entries go to interfaces with a static address and no DNS of
+ * their own. If that leaves the global DNS on no interface at all (DHCP-only configs),
+ * it goes to every interface with address config, so it is never silently lost.
+ */
 export function dnsFor(
   state: NetworkState,
   iface: Interface,
 ): { nameservers: string[]; search: string[] } {
-  if (!hasAddressConfig(iface)) return { nameservers: iface.nameservers, search: iface.search };
-  return {
-    nameservers: [...new Set([...iface.nameservers, ...state.nameservers])],
-    search: [...new Set([...iface.search, ...state.search])],
-  };
+  const own = { nameservers: iface.nameservers, search: iface.search };
+  if (own.nameservers.length || own.search.length) return own;
+  if (!state.nameservers.length && !state.search.length) return own;
+  const takesGlobal = (i: Interface) =>
+    !i.nameservers.length && !i.search.length && i.subnets.some((s) => s.type === 'static');
+  const anyTakes = state.interfaces.some(takesGlobal);
+  if (anyTakes ? takesGlobal(iface) : hasAddressConfig(iface))
+    return { nameservers: state.nameservers, search: state.search };
+  return own;
 }
 
 /** Default routes from static subnets' gateways, then the interface's own routes. */

@@ -81,7 +81,7 @@ describe('pxm net-meta', () => {
       '--dry-run',
     ]);
     expect(r.exitCode).toBe(0);
-    expect(r.stdout.trim()).toBe(`write ${out}    # network config (custom)`);
+    expect(String(r.stdout).trim()).toBe(`write ${out}    # network config (custom)`);
     expect(existsSync(out)).toBe(false);
   });
 });

@@ -79,7 +79,8 @@ export function parseEni(text: string): Eni {
       cur = { name: name!, family: family!, method: method!, options: {} };
       eni.stanzas.push(cur);
     } else {
-      if (!cur || !raw.startsWith(' ')) throw new Error(`option outside a stanza: ${line}`);
+      // ifupdown ignores indentation: an option belongs to the stanza above it.
+      if (!cur) throw new Error(`option outside a stanza: ${line}`);
       (cur.options[word!] ??= []).push(rest.join(' '));
     }
   }

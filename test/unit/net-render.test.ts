@@ -71,9 +71,17 @@ describe('netplan renderer', () => {
       addresses: ['192.168.0.2/24', '192.168.2.10/24'],
       routes: [{ to: '0.0.0.0/0', via: '192.168.0.1' }],
     });
-    const ns = np.vlans?.['eth0.101']?.nameservers as { addresses: string[] };
-    // Own DNS first, then the global nameserver entries.
-    expect(ns.addresses).toEqual(['192.168.0.10', '10.23.23.134', '8.8.8.8', '4.4.4.4', '8.8.4.4']);
+    // netplan has no global DNS. As cloud-init does: an interface with DNS of its own
+    // keeps it; the global entries go to statically addressed interfaces without any.
+    expect(np.vlans?.['eth0.101']?.nameservers).toEqual({
+      addresses: ['192.168.0.10', '10.23.23.134'],
+      search: ['barley.maas', 'sacchromyces.maas', 'brettanomyces.maas'],
+    });
+    expect(np.bridges?.br0?.nameservers).toEqual({
+      addresses: ['8.8.8.8', '4.4.4.4', '8.8.4.4'],
+      search: ['barley.maas', 'wark.maas', 'foobar.maas'],
+    });
+    expect(np.ethernets?.eth5?.nameservers).toBeUndefined();
     expect(np.vlans?.['bond0.200']).toMatchObject({ id: 200, link: 'bond0', dhcp4: true });
   });
 
@@ -129,6 +137,11 @@ describe('ENI renderer', () => {
     const main = parseEni(fileAt(files, ENI_PATH).content);
     expect(main.auto).toEqual(['lo']);
     expect(main.sources).toEqual(['/etc/network/interfaces.d/*']);
+    // Global DNS on lo (resolvconf reads it there), as cloud-init writes it.
+    const lo = stanzasOf(main, 'lo')[0]?.options ?? {};
+    expect(lo['dns-nameservers']).toEqual(
+      doc.state.nameservers.length ? [doc.state.nameservers.join(' ')] : undefined,
+    );
     return parseEni(fileAt(files, ENI_D_PATH).content);
   }
 
@@ -168,15 +181,16 @@ describe('ENI renderer', () => {
       'vlan-raw-device': ['eth0'],
       'vlan-id': ['101'],
       gateway: ['192.168.0.1'],
-      'dns-search': ['barley.maas sacchromyces.maas brettanomyces.maas wark.maas foobar.maas'],
+      'dns-search': ['barley.maas sacchromyces.maas brettanomyces.maas'],
     });
     // The second address of the same family is its own stanza.
     expect(stanzasOf(eni, 'eth0.101')[1]).toMatchObject({
       method: 'static',
       options: { address: ['192.168.2.10/24'] },
     });
-    // control: manual on eth5's subnet: ifup -a leaves it alone.
-    expect(eni.auto).not.toContain('eth5');
+    // control: manual on eth5's subnet: ifup -a leaves it alone; so are NICs with no
+    // config that no bond needs (eth3/eth4 are bridge ports: bridge-utils ups them).
+    expect(eni.auto).toEqual(['eth1', 'eth2', 'eth0.101', 'bond0', 'bond0.200', 'br0']);
     expect(stanzasOf(eni, 'eth5')[0]?.method).toBe('dhcp');
   });
 
@@ -204,7 +218,7 @@ describe('ENI renderer', () => {
       'bond-lacp-rate': ['fast'],
       'bond-xmit-hash-policy': ['layer3+4'],
       mtu: ['9000'],
-      'dns-nameservers': ['10.20.0.2 10.20.0.3 10.20.0.4'],
+      'dns-nameservers': ['10.20.0.2'],
       'post-up': ['ip route add 10.99.0.0/16 via 10.20.0.254 metric 10 || true'],
     });
     expect(bond[1]?.options.gateway).toEqual(['fd00:20::1']);
