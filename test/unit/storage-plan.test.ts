@@ -372,8 +372,8 @@ describe('storage planner', () => {
       );
     expect(lines('superblock')).toEqual([
       'wipefs --all --force --quiet /dev/vda',
-      `zero /dev/vda 0+${MiB}`,
-      `zero /dev/vda ${7 * MiB}+${MiB}`,
+      'dd if=/dev/zero of=/dev/vda bs=1048576 count=1048576 seek=0 iflag=count_bytes oflag=seek_bytes conv=notrunc,fsync status=none',
+      'dd if=/dev/zero of=/dev/vda bs=1048576 count=1048576 seek=7340032 iflag=count_bytes oflag=seek_bytes conv=notrunc,fsync status=none',
     ]);
     expect(lines('superblock-recursive')[0]).toBe('wipefs --all --force --quiet /dev/vda1');
     expect(lines('superblock-recursive')).toHaveLength(6);
