@@ -53,6 +53,7 @@ export function parseV1(
     return state;
   }
   const globalRoutes: Route[] = [];
+  const scopedDns: { where: string; iface: string; addrs: string[]; search: string[] }[] = [];
   const whereOf = new Map<string, string>();
 
   config.forEach((entry, i) => {
@@ -75,6 +76,17 @@ export function parseV1(
     }
     f.onlyKeys(KEYS[type] ?? []);
     if (type === 'nameserver') {
+      const scoped = f.str('interface');
+      if (scoped !== undefined) {
+        // Applies to one interface; attached once every entry is known.
+        scopedDns.push({
+          where,
+          iface: scoped,
+          addrs: f.ipList('address'),
+          search: f.strList('search'),
+        });
+        return;
+      }
       state.nameservers.push(...f.ipList('address'));
       state.search.push(...f.strList('search'));
       return;
@@ -84,7 +96,7 @@ export function parseV1(
       if (r) globalRoutes.push(r);
       return;
     }
-    const iface = parseInterface(f, type as InterfaceType, name);
+    const iface = parseInterface(f, type as InterfaceType, name, state);
     if (!iface) return;
     if (whereOf.has(iface.name)) {
       f.bad(`name ${iface.name} is already used by ${whereOf.get(iface.name)}`);
@@ -94,6 +106,14 @@ export function parseV1(
     state.interfaces.push(iface);
   });
 
+  for (const d of scopedDns) {
+    const iface = state.interfaces.find((i) => i.name === d.iface);
+    if (!iface) problems.add(d.where, `interface refers to ${d.iface}, which is not defined`);
+    else {
+      iface.nameservers.push(...d.addrs);
+      iface.search.push(...d.search);
+    }
+  }
   checkReferences(state, whereOf, problems);
   dedupe(state);
   attachGlobalRoutes(state, globalRoutes);
@@ -104,6 +124,7 @@ function parseInterface(
   f: Fields,
   type: InterfaceType,
   name: string | undefined,
+  state: NetworkState,
 ): Interface | undefined {
   if (name === undefined) {
     f.bad('has no name');
@@ -125,9 +146,17 @@ function parseInterface(
     search: [],
     control: 'auto',
   };
+  const acceptRa = f.bool('accept-ra');
+  if (acceptRa !== undefined) iface.acceptRa = acceptRa;
   for (const k of ['ipv4_conf', 'ipv6_conf']) {
     if (f.has(k) && !isObj(f.obj[k])) f.bad(`${k} must be a mapping of sysctl names`);
+    else if (f.has(k))
+      state.warnings.push(
+        `${f.where}: ${k} is passed to cloud-init only; pxm's renderers do not set sysctls`,
+      );
   }
+  if (f.has('wakeonlan') && f.bool('wakeonlan') !== undefined)
+    state.warnings.push(`${f.where}: wakeonlan is passed to cloud-init only; not rendered`);
   if (type === 'bond') {
     iface.bond = {
       interfaces: memberList(f, 'bond_interfaces'),

@@ -20,6 +20,7 @@ const SECTIONS: Record<string, InterfaceType> = {
 /** Top-level keys netplan knows that pxm passes through but does not render itself. */
 const PASS_ONLY = ['wifis', 'tunnels', 'vrfs', 'modems', 'nm-devices', 'openvswitch', 'renderer'];
 const ADDR_KEYS = [
+  'accept-ra',
   'dhcp4',
   'dhcp6',
   'addresses',
@@ -37,7 +38,7 @@ const KNOWN: Record<InterfaceType, readonly string[]> = {
   vlan: [...ADDR_KEYS, 'id', 'link'],
 };
 /** Accepted everywhere; meaningful to netplan only (pxm's renderers skip them quietly). */
-const QUIET = ['optional', 'critical', 'renderer', 'accept-ra', 'link-local', 'wakeonlan'];
+const QUIET = ['optional', 'critical', 'renderer', 'link-local', 'wakeonlan'];
 
 export function parseV2(net: Obj, base = 'network', problems = new Problems()): NetworkState {
   const state = emptyState();
@@ -169,6 +170,8 @@ function parseDevice(
     if (link === undefined) f.bad('link is required');
     if (vid !== undefined && link !== undefined) iface.vlan = { id: vid, link };
   }
+  const acceptRa = f.bool('accept-ra');
+  if (acceptRa !== undefined) iface.acceptRa = acceptRa;
   parseAddressing(f, iface);
   return iface;
 }

@@ -68,6 +68,8 @@ export function stanzas(state: NetworkState, iface: Interface): string {
   first.forEach((st, idx) => {
     lines.push(`iface ${name} ${st.family} ${method(st.subnet)}`);
     lines.push(...subnetOptions(st.subnet));
+    if (st.family === 'inet6' && iface.acceptRa !== undefined)
+      lines.push(`accept_ra ${iface.acceptRa ? 1 : 0}`);
     const gw =
       st.subnet?.type === 'static' && !st.subnet.gateway ? gateways.get(st.subnet) : undefined;
     if (gw) lines.push(`gateway ${gw}`);

@@ -63,6 +63,7 @@ export function netplanFromState(state: NetworkState): Obj {
       dev.link = iface.vlan.link;
     }
     if (iface.mtu !== undefined) dev.mtu = iface.mtu;
+    if (iface.acceptRa !== undefined) dev['accept-ra'] = iface.acceptRa;
     Object.assign(dev, addressing(state, iface));
     const section = { physical: 'ethernets', bond: 'bonds', bridge: 'bridges', vlan: 'vlans' }[
       iface.type

@@ -92,6 +92,7 @@ function networkFile(state: NetworkState, iface: Interface): RenderedFile | unde
   const dhcp6 = iface.subnets.some((s) => s.type === 'dhcp6');
   if (dhcp4 || dhcp6) network.push(`DHCP=${dhcp4 && dhcp6 ? 'yes' : dhcp4 ? 'ipv4' : 'ipv6'}`);
   for (const s of iface.subnets) if (s.type === 'static') network.push(`Address=${s.address}`);
+  if (iface.acceptRa !== undefined) network.push(`IPv6AcceptRA=${iface.acceptRa ? 'yes' : 'no'}`);
   const dns = dnsFor({ ...state, nameservers: [], search: [] }, iface); // global DNS: resolved drop-in
   for (const ns of dns.nameservers) network.push(`DNS=${ns}`);
   if (dns.search.length) network.push(`Domains=${dns.search.join(' ')}`);

@@ -47,6 +47,8 @@ export interface Interface {
   /** v2 match by driver (no MAC): kept so netplan-style renderers can match on it. */
   matchDriver?: string;
   mtu?: number;
+  /** IPv6 router advertisements: undefined leaves the system default. */
+  acceptRa?: boolean;
   subnets: Subnet[];
   routes: Route[];
   nameservers: string[];

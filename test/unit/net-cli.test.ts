@@ -25,7 +25,7 @@ describe('pxm net-meta', () => {
     const r = await pxm(['net-meta', '--config', cfg, 'custom', '--output', out]);
     expect(r.exitCode).toBe(0);
     // The example's global route has no reachable gateway: said, not fatal.
-    expect(r.stderr).toBe(
+    expect(r.stderr).toContain(
       "pxm: warning: route to 10.0.0.0/8 via 11.0.0.1: no interface has a static address on the gateway's subnet; not rendered",
     );
     expect(parse(await readFile(out, 'utf8'))).toEqual({

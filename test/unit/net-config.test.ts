@@ -74,6 +74,39 @@ describe('network config v1', () => {
     expect(doc.state.unattachedRoutes).toEqual([]);
   });
 
+  it('a nameserver entry scoped to an interface lands on that interface only', () => {
+    const doc = parseNetworkConfig({
+      network: {
+        version: 1,
+        config: [
+          { type: 'physical', name: 'eth0', subnets: [{ type: 'static', address: '10.0.0.2/24' }] },
+          { type: 'nameserver', address: '10.0.0.53', search: 'lan', interface: 'eth0' },
+          { type: 'nameserver', address: '9.9.9.9' },
+        ],
+      },
+    });
+    if (doc.kind !== 'v1') throw new Error(doc.kind);
+    expect(doc.state.interfaces[0]).toMatchObject({ nameservers: ['10.0.0.53'], search: ['lan'] });
+    expect(doc.state.nameservers).toEqual(['9.9.9.9']);
+    expect(
+      problemsOf({
+        network: {
+          version: 1,
+          config: [{ type: 'nameserver', address: '1.1.1.1', interface: 'eth4' }],
+        },
+      }),
+    ).toEqual(['network/config[0]: interface refers to eth4, which is not defined']);
+  });
+
+  it('sysctl mappings are accepted with a warning (rendered by cloud-init only)', () => {
+    const doc = parseNetworkConfig(loadYaml(path.join(SHARED_EXAMPLES, 'network-all.yaml')));
+    expect(doc.kind === 'v1' && doc.state.warnings).toEqual(
+      expect.arrayContaining([
+        "network/config[9] (br0): ipv4_conf is passed to cloud-init only; pxm's renderers do not set sysctls",
+      ]),
+    );
+  });
+
   it('accepts the bare form and the disabled form', () => {
     const bare = parseNetworkConfig(loadYaml(path.join(OWN_FIXTURES, 'v1-dhcp-manual.yaml')));
     expect(bare.kind).toBe('v1');

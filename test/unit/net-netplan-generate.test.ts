@@ -80,7 +80,7 @@ describe.skipIf(!canRun)('netplan generate --root-dir accepts rendered netplan',
         expect(sorted(theirs, 'Route', 'Gateway'), `${iface.name} gateways`).toEqual(
           sorted(mine, 'Route', 'Gateway'),
         );
-        for (const key of ['Bond', 'Bridge', 'VLAN'])
+        for (const key of ['Bond', 'Bridge', 'VLAN', 'IPv6AcceptRA'])
           expect(sorted(theirs, 'Network', key), `${iface.name} ${key}`).toEqual(
             sorted(mine, 'Network', key),
           );

@@ -292,6 +292,7 @@ describe('networkd renderer', () => {
     expect(iniValues(bond, 'Bond', 'TransmitHashPolicy')).toEqual(['layer3+4']);
     expect(iniValues(bond, 'NetDev', 'MTUBytes')).toEqual(['9000']);
     const vlan = files.get(`${dir}/30-pxm-bond0.300.network`)!;
+    expect(iniValues(vlan, 'Network', 'IPv6AcceptRA')).toEqual(['no']);
     expect(iniValues(vlan, 'Route', 'Destination')).toEqual(['172.17.0.0/16']);
     expect(iniValues(vlan, 'Route', 'Metric')).toEqual(['50']);
     expect(iniValues(files.get(`${dir}/30-pxm-enp4s0.network`)!, 'Bridge', 'Cost')).toEqual(['40']);
