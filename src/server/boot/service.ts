@@ -1,0 +1,206 @@
+// Wires boot serving into the controller: a TFTP server over BootFileHandler and an HTTP
+// mount under /boot (the same generated configs and static files, plus the iPXE script).
+// The controller is reached through the small NodeSource interface, so this file does
+// not depend on how the store works.
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Handler } from '../http/core.js';
+import { send } from '../http/core.js';
+import type { TftpSource } from '../tftp/handler.js';
+import { TftpServer, type TftpEvent } from '../tftp/server.js';
+import { normaliseTftpPath, openConfined } from '../tftp/static-root.js';
+import {
+  ASSETS_FILE,
+  JsonAssetRegistry,
+  bootImages,
+  emptyAssets,
+  type BootAssets,
+} from './assets.js';
+import { decideBoot, normaliseMac } from './decide.js';
+import { BootFileHandler, resolveBootName, type NodeLookup } from './file-handler.js';
+import { renderIpxe } from './ipxe.js';
+import type { BootNode, BootSettings } from './types.js';
+
+/** What the boot service needs from the controller. */
+export interface NodeSource {
+  listNodes(filter: { mac?: string; limit?: number }): {
+    items: Array<{
+      id: string;
+      hostname: string;
+      macs: string[];
+      status: string;
+      architecture: string;
+      ip: string | null;
+      deploy: { netboot: boolean };
+    }>;
+  };
+  record(nodeId: string, type: string, summary: string, data: unknown): unknown;
+}
+
+export interface BootServiceOptions {
+  nodes: NodeSource;
+  dataDir: string;
+  /** Boot root; default <dataDir>/boot. */
+  bootRoot?: string;
+  tftpListen: string[];
+  tftpPort: number;
+  /** The controller's HTTP base as nodes reach it, e.g. http://10.0.0.1:5240. */
+  httpBase: string;
+  logHost: string;
+  logPort?: number;
+  log?: (line: string) => void;
+}
+
+export interface BootService {
+  tftp: TftpServer;
+  /** Mount at `/boot` on the controller's HttpServer. */
+  httpHandler: Handler;
+  close(): Promise<void>;
+}
+
+type SourceNode = ReturnType<NodeSource['listNodes']>['items'][number];
+
+function toBootNode(n: SourceNode): BootNode {
+  return {
+    id: n.id,
+    hostname: n.hostname,
+    macs: n.macs.map((m) => normaliseMac(m) ?? m.toLowerCase()),
+    status: n.status,
+    netbootEnabled: n.deploy.netboot,
+    arch: n.architecture,
+  };
+}
+
+export function nodeLookup(src: NodeSource): NodeLookup {
+  return {
+    byMac(mac) {
+      const n = src.listNodes({ mac, limit: 1 }).items[0];
+      return n ? toBootNode(n) : undefined;
+    },
+    byIp(address) {
+      // The store has no IP index; fleets served by one controller are small enough.
+      const n = src.listNodes({}).items.find((x) => x.ip === address);
+      return n ? toBootNode(n) : undefined;
+    },
+  };
+}
+
+export async function startBootService(o: BootServiceOptions): Promise<BootService> {
+  const root = o.bootRoot ?? path.join(o.dataDir, 'boot');
+  const registry = new JsonAssetRegistry(path.join(o.dataDir, ASSETS_FILE));
+  // Re-read the registry at most every few seconds: `pxm images import` may run while
+  // the server is up, and a boot storm must not re-parse it per request.
+  let assets: BootAssets = emptyAssets();
+  let readAt = 0;
+  const refresh = async () => {
+    if (Date.now() - readAt < 5000) return;
+    readAt = Date.now();
+    assets = await registry.read().catch(() => assets);
+  };
+  await refresh();
+  const settings = (): BootSettings => ({
+    httpBase: o.httpBase,
+    bootPath: '/boot',
+    logHost: o.logHost,
+    logPort: o.logPort ?? 514,
+    images: bootImages(assets),
+    pxelinuxFetch: 'http',
+    grubHttp: false,
+  });
+  const lookup = nodeLookup(o.nodes);
+  const onServe = (nodeId: string, filename: string, remote: string, via = 'tftp') => {
+    o.nodes.record(nodeId, 'boot', `${via}: ${filename} sent to ${remote}`, {
+      filename,
+      remote,
+      via,
+    });
+  };
+  const handler = new BootFileHandler(root, lookup, settings, onServe);
+  const wrapped = {
+    resolve: async (r: Parameters<BootFileHandler['resolve']>[0]) => {
+      await refresh();
+      return handler.resolve(r);
+    },
+  };
+  const log = o.log ?? (() => {});
+  const tftp = new TftpServer(wrapped, {
+    listen: o.tftpListen.map((address) => ({ address, port: o.tftpPort })),
+    onEvent: (e: TftpEvent) => {
+      if (e.type === 'listening') log(`tftp: listening on ${e.address} port ${e.port}`);
+      else if (e.type === 'transfer-end' && !e.result.ok)
+        log(`tftp: ${e.filename} to ${e.remote.address} failed: ${e.result.error ?? ''}`);
+    },
+  });
+  await tftp.start();
+
+  const httpHandler: Handler = async (ctx) => {
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return false;
+    await refresh();
+    const rel = ctx.path.replace(/^\/boot\/?/, '');
+    // iPXE: /boot/ipxe chains to /boot/ipxe/<mac> with the booting interface's MAC.
+    if (rel === 'ipxe') {
+      return send(ctx.res, 200, `#!ipxe\nchain ${o.httpBase}/boot/ipxe/\${netX/mac:hexhyp}\n`);
+    }
+    const ip = /^ipxe\/([0-9a-fA-F:-]+)$/.exec(rel);
+    if (ip?.[1]) {
+      const mac = normaliseMac(ip[1]);
+      const node = mac ? await lookup.byMac(mac) : undefined;
+      try {
+        const text = renderIpxe(decideBoot(node), node, settings());
+        if (node) onServe(node.id, rel, ctx.remote, 'http');
+        return send(ctx.res, 200, text);
+      } catch (e) {
+        return send(ctx.res, 404, `${(e as Error).message}\n`);
+      }
+    }
+    const n = normaliseTftpPath(rel, root);
+    if ('error' in n) return send(ctx.res, n.error.code === 2 ? 403 : 404, `${n.error.message}\n`);
+    const f = await resolveBootName(n.relative, lookup, settings());
+    if (f.kind === 'error') return send(ctx.res, 404, `${f.message}\n`);
+    if (f.kind === 'generated') {
+      if (f.node) onServe(f.node.id, n.relative, ctx.remote, 'http');
+      return send(ctx.res, 200, f.text);
+    }
+    const opened = await openConfined(root, f.relative);
+    if ('error' in opened)
+      return send(ctx.res, opened.error.code === 2 ? 403 : 404, `${opened.error.message}\n`);
+    const src = opened.source;
+    const node = await lookup.byIp?.(ctx.remote);
+    if (node) onServe(node.id, f.relative, ctx.remote, 'http');
+    ctx.res.writeHead(200, {
+      'Content-Type': 'application/octet-stream',
+      'Content-Length': String(opened.source.size),
+    });
+    if (ctx.method === 'HEAD') {
+      await src.close();
+      ctx.res.end();
+      return true;
+    }
+    // Stream from the handle openConfined checked (no second open by path: no TOCTOU).
+    await pipeline(Readable.from(chunks(src)), ctx.res).catch(() => ctx.res.destroy());
+    return true;
+  };
+
+  return {
+    tftp,
+    httpHandler,
+    async close() {
+      await tftp.close();
+    },
+  };
+}
+
+async function* chunks(src: TftpSource): AsyncGenerator<Buffer> {
+  try {
+    for (let pos = 0; pos < src.size;) {
+      const buf = Buffer.allocUnsafe(Math.min(256 * 1024, src.size - pos));
+      const n = await src.read([buf], pos);
+      if (n === 0) break;
+      pos += n;
+      yield buf.subarray(0, n);
+    }
+  } finally {
+    await src.close();
+  }
+}

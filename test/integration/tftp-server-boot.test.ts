@@ -1,0 +1,130 @@
+// The boot service attached to the real controller (H6's startServer with SQLite): a node
+// created through the controller gets its pxelinux config over TFTP and its iPXE script
+// over HTTP as its status changes, and each file served is a node event.
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../../src/server/server.js';
+import { startBootService, type BootService } from '../../src/server/boot/service.js';
+import { capable, haveCommand } from '../helpers/capability.js';
+
+const HOST = '127.0.0.1';
+let dir: string;
+let running: RunningServer;
+let boot: BootService;
+let tftpPort: number;
+let base: string;
+
+async function tftpGet(name: string): Promise<{ code: number; text: string }> {
+  const dest = path.join(dir, 'dl');
+  rmSync(dest, { force: true });
+  const r = await execa('curl', ['-sS', '-o', dest, `tftp://${HOST}:${tftpPort}/${name}`], {
+    reject: false,
+  });
+  return { code: r.exitCode ?? -1, text: existsSync(dest) ? readFileSync(dest, 'utf8') : '' };
+}
+
+describe.runIf(capable(haveCommand('curl'), 'boot service with the controller'))(
+  'boot service in pxm server',
+  () => {
+    beforeAll(async () => {
+      dir = mkdtempSync(path.join(os.tmpdir(), 'pxm-boot-svc-'));
+      const data = path.join(dir, 'data');
+      mkdirSync(path.join(data, 'boot', 'images', 'amd64', 'v1'), { recursive: true });
+      for (const f of ['vmlinuz', 'initrd.img', 'root.squashfs']) {
+        writeFileSync(path.join(data, 'boot', 'images', 'amd64', 'v1', f), `${f} bytes`);
+      }
+      const rec = (p: string) => ({
+        path: p,
+        sha256: 'x',
+        size: 1,
+        source: 'test',
+        importedAt: '',
+      });
+      writeFileSync(
+        path.join(data, 'boot-assets.json'),
+        JSON.stringify({
+          format: 'pxm-boot-assets/1',
+          bootloaders: {},
+          images: {
+            amd64: {
+              arch: 'amd64',
+              kernel: rec('images/amd64/v1/vmlinuz'),
+              initrd: rec('images/amd64/v1/initrd.img'),
+              squashfs: rec('images/amd64/v1/root.squashfs'),
+              extraParams: 'console=ttyS0',
+            },
+          },
+        }),
+      );
+      running = await startServer({
+        dataDir: data,
+        listen: HOST,
+        httpPort: 0,
+        sweepIntervalMs: 60_000,
+      });
+      base = `http://${HOST}:${running.port}`;
+      boot = await startBootService({
+        nodes: running.controller,
+        dataDir: data,
+        tftpListen: [HOST],
+        tftpPort: 0,
+        httpBase: base,
+        logHost: HOST,
+      });
+      running.http.mount('/boot', boot.httpHandler);
+      tftpPort = boot.tftp.addresses()[0]!.port;
+    });
+
+    afterAll(async () => {
+      await boot?.close();
+      await running?.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('follows the node through commissioning and records boot events', async () => {
+      const node = running.controller.createNode(
+        {
+          hostname: 'svc-node',
+          macs: ['52:54:00:0c:0c:01'],
+          architecture: 'amd64/generic',
+          ip: HOST,
+        },
+        'test',
+      );
+      expect(node.status).toBe('NEW');
+      let r = await tftpGet('pxelinux.cfg/01-52-54-00-0c-0c-01');
+      expect(r.code).toBe(0);
+      expect(r.text).toContain(`KERNEL ${base}/boot/images/amd64/v1/vmlinuz`);
+      expect(r.text).toContain(`/MAAS/metadata/latest/by-id/${node.id}/?op=get_preseed`);
+      expect(r.text).toContain('console=ttyS0');
+
+      running.controller.act(node.id, 'commission');
+      running.controller.systemEvent(node.id, 'commissioning-ok', null);
+      r = await tftpGet('pxelinux.cfg/01-52-54-00-0c-0c-01');
+      expect(r.text).toContain('COM32 poweroff.c32'); // READY: power off
+
+      expect((await tftpGet('pxelinux.cfg/01-52-54-00-0c-0c-99')).code).toBe(68);
+
+      const ipxe = await fetch(`${base}/boot/ipxe/52-54-00-0c-0c-01`);
+      expect(ipxe.status).toBe(200);
+      expect(await ipxe.text()).toContain('poweroff');
+      const kernel = await fetch(`${base}/boot/images/amd64/v1/vmlinuz`);
+      expect(await kernel.text()).toBe('vmlinuz bytes');
+      expect((await fetch(`${base}/boot/..%2f..%2fboot-assets.json`)).status).not.toBe(200);
+
+      const events = running.controller.store
+        .listEvents(node.id, {})
+        .filter((e) => e.type === 'boot');
+      expect(events.map((e) => e.summary)).toEqual(
+        expect.arrayContaining([
+          expect.stringContaining('tftp: pxelinux.cfg/01-52-54-00-0c-0c-01'),
+          expect.stringContaining('http: ipxe/52-54-00-0c-0c-01'),
+          expect.stringContaining('http: images/amd64/v1/vmlinuz'),
+        ]),
+      );
+    });
+  },
+);
