@@ -12,13 +12,13 @@ import {
   addEntries,
   configEntries,
   finishEntries,
-  gzipReproducible,
+  payloadArchive,
   type AddSpec,
   type ConfigSpec,
 } from './payload.js';
 import { prepareRuntime, type PreparedRuntime, type RuntimeCompression } from './runtime.js';
 import { renderInstaller, sha256hex, shQuote } from './script.js';
-import { writeUstar, type TarEntry } from './ustar.js';
+import type { TarEntry } from './ustar.js';
 
 export type { AddSpec, ConfigSpec } from './payload.js';
 export { parseAddFlag } from './payload.js';
@@ -105,7 +105,7 @@ function infoText(o: {
     'pxm self-extracting installer',
     `pxm version: ${pjson.version}`,
     `created:     ${o.created}`,
-    `payload:     tar.gz (gzip -9), ${o.payloadBytes} bytes, sha256 ${o.payloadSha}`,
+    `payload:     tar.gz (gzip -9${o.runtime ? ', runtime in a stored member' : ''}), ${o.payloadBytes} bytes, sha256 ${o.payloadSha}`,
     `runtime:     ${runtime}`,
     `command:     ${o.commandDisplay} [ARGS...]`,
     'needs:       sh, sha256sum, tail, head, wc, tr, sed, mktemp, gzip, tar' +
@@ -152,7 +152,7 @@ export async function packInstaller(
         ]
       : []),
   ]);
-  const payload = gzipReproducible(writeUstar(entries));
+  const payload = payloadArchive(entries, (e) => e.path.startsWith('runtime/'));
 
   let command: string;
   let commandDisplay: string;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { parse as parseYaml } from 'yaml';
 import { ValidationError, errorMessage } from '../util/errors.js';
-import type { TarEntry } from './ustar.js';
+import { writeUstar, type TarEntry } from './ustar.js';
 
 /** A config to pack: a file path, or content (YAML/JSON text, or an object) with a name. */
 export type ConfigSpec =
@@ -158,9 +158,36 @@ export function finishEntries(entries: readonly TarEntry[]): TarEntry[] {
  * gzip with a fixed header: zlib already writes mtime 0; the OS byte is pinned to 3
  * (Unix) so the same payload compresses to the same bytes on every platform.
  */
-export function gzipReproducible(data: Buffer): Buffer {
-  const gz = gzipSync(data, { level: 9 });
+export function gzipReproducible(data: Buffer, level = 9): Buffer {
+  const gz = gzipSync(data, { level });
   gz.writeUInt32LE(0, 4); // MTIME
   gz[9] = 3; // OS
   return gz;
+}
+
+/**
+ * The payload: one tar archive, gzip'd as consecutive gzip members (gzip -d, busybox
+ * included, decompresses concatenated members as one stream). Entries that are already
+ * compressed (the xz'd runtime) go into a stored member (level 0): deflating 22 MB of
+ * xz output again gains nothing and cost about 1 s per pack.
+ */
+export function payloadArchive(
+  entries: readonly TarEntry[],
+  precompressed: (e: TarEntry) => boolean,
+): Buffer {
+  const members: Buffer[] = [];
+  let offset = 0;
+  let i = 0;
+  while (i < entries.length || members.length === 0) {
+    const stored = i < entries.length && precompressed(entries[i] as TarEntry);
+    let j = i;
+    while (j < entries.length && precompressed(entries[j] as TarEntry) === stored) j++;
+    const last = j >= entries.length;
+    const tar = writeUstar(entries.slice(i, j), { end: last, startOffset: offset });
+    offset += tar.length;
+    members.push(gzipReproducible(tar, stored ? 0 : 9));
+    i = j;
+    if (last) break;
+  }
+  return Buffer.concat(members);
 }

@@ -83,11 +83,22 @@ function header(entry: TarEntry, size: number, mtime: number): Buffer {
   return h;
 }
 
+export interface UstarOptions {
+  mtime?: number;
+  /** Write the end-of-archive blocks and record padding (default true). */
+  end?: boolean;
+  /** Bytes of archive already written before this part (for the record padding). */
+  startOffset?: number;
+}
+
 /**
  * Writes the entries in the order given (callers sort them) with one fixed mtime.
  * Owner and group are always 0/root: the installer runs as root and owns what it unpacks.
+ * An archive can be written in parts (end: false, then startOffset) whose concatenation
+ * is one archive: the payload compresses each part differently.
  */
-export function writeUstar(entries: readonly TarEntry[], mtime = 0): Buffer {
+export function writeUstar(entries: readonly TarEntry[], opts: UstarOptions = {}): Buffer {
+  const mtime = opts.mtime ?? 0;
   const parts: Buffer[] = [];
   let length = 0;
   const push = (b: Buffer) => {
@@ -103,8 +114,11 @@ export function writeUstar(entries: readonly TarEntry[], mtime = 0): Buffer {
       if (pad) push(Buffer.alloc(pad));
     }
   }
-  push(Buffer.alloc(2 * BLOCK)); // end-of-archive marker
-  const tail = (RECORD - (length % RECORD)) % RECORD;
-  if (tail) push(Buffer.alloc(tail));
+  if (opts.end ?? true) {
+    push(Buffer.alloc(2 * BLOCK)); // end-of-archive marker
+    const total = (opts.startOffset ?? 0) + length;
+    const tail = (RECORD - (total % RECORD)) % RECORD;
+    if (tail) push(Buffer.alloc(tail));
+  }
   return Buffer.concat(parts, length);
 }

@@ -326,6 +326,17 @@ describe('pxm pack: bad input', () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it('refuses a --with-node PATH that is not a node binary', async () => {
+    const out = path.join(work, 'never.sh');
+    const missing = await pxm(['pack', '-o', out, '--with-node', path.join(work, 'no-such-node')]);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toMatch(/--with-node .*no-such-node: cannot read the node binary/);
+    const notNode = await pxm(['pack', '-o', out, '--with-node', config, '--config', config]);
+    expect(notNode.exitCode).toBe(2);
+    expect(notNode.stderr).toContain(`--with-node ${config}: does not run as a node binary`);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('refuses an --add destination outside the installer directory', async () => {
     const out = path.join(work, 'never.sh');
     const r = await pxm(['pack', '-o', out, '--add', `${config}:../escape.yaml`]);

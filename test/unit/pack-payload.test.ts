@@ -11,6 +11,7 @@ import {
   finishEntries,
   gzipReproducible,
   parseAddFlag,
+  payloadArchive,
 } from '../../src/pack/payload.js';
 import { ValidationError } from '../../src/util/errors.js';
 
@@ -132,5 +133,33 @@ describe('gzipReproducible', () => {
     expect(gz[9]).toBe(3);
     expect(gunzipSync(gz).equals(data)).toBe(true);
     expect(gzipReproducible(data).equals(gz)).toBe(true);
+  });
+});
+
+describe('payloadArchive', () => {
+  it('is one tar archive across gzip members, the precompressed entry stored', async () => {
+    const { gunzipSync: gunzip } = await import('node:zlib');
+    const { execFileSync } = await import('node:child_process');
+    const big = Buffer.alloc(200_000, 7);
+    const entries = finishEntries([
+      { kind: 'file', path: 'a.txt', mode: 0o644, data: Buffer.from('a'.repeat(5000)) },
+      { kind: 'file', path: 'runtime/node.xz', mode: 0o644, data: big },
+      { kind: 'file', path: 'z.txt', mode: 0o644, data: Buffer.from('z') },
+    ]);
+    const gz = payloadArchive(entries, (e) => e.path.startsWith('runtime/'));
+    // stored: the big entry is not deflated, the text is
+    expect(gz.length).toBeGreaterThan(200_000);
+    expect(gz.length).toBeLessThan(200_000 + 10_000);
+    const tar = gunzip(gz);
+    expect(tar.length % 10240).toBe(0);
+    const file = path.join(work, 'multi.tar.gz');
+    writeFileSync(file, gz);
+    for (const argv of [['gzip'], ['busybox', 'gzip']]) {
+      const out = execFileSync('sh', ['-c', `${argv.join(' ')} -dc < ${file} | tar -tf -`], {
+        encoding: 'utf8',
+      });
+      expect(out.trim().split('\n')).toEqual(['a.txt', 'runtime/', 'runtime/node.xz', 'z.txt']);
+    }
+    expect(payloadArchive(entries, (e) => e.path.startsWith('runtime/')).equals(gz)).toBe(true);
   });
 });
