@@ -6,7 +6,8 @@
 #   bash bench/tftp/run.sh            # needs root; ~5 minutes; results in $WORK/results.tsv
 #   REPEAT=5 TFTP_SERVERS="tftpd-hpa atftpd dnsmasq" bash bench/tftp/run.sh
 #
-# Record the summary table in docs/benchmarks/tftp.md.
+# Record the summary table in docs/benchmarks/tftp.md. pxm logs one line per transfer
+# (MB/s, retransmissions) to $WORK/tftp-pxm.out.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -21,6 +22,6 @@ export REPEAT=${REPEAT:-3}
 # Benchmark exactly what ships: the one-file bundle.
 (cd "$repo" && node scripts/build.mjs)
 # The harness runs this inside the server namespace; it must serve $WORK/tftproot on 10.99.0.1:69.
-export PXM_TFTP_CMD="$(command -v node) $repo/dist/pxm.cjs tftp --root $WORK/tftproot --listen 10.99.0.1 --port 69 --quiet"
+export PXM_TFTP_CMD="$(command -v node) $repo/dist/pxm.cjs tftp --root $WORK/tftproot --listen 10.99.0.1 --port 69"
 rm -f "$WORK/results.tsv"
 bash "$harness" tftp
