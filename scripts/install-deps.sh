@@ -13,7 +13,7 @@ PACKAGES=(
   # network boot clients and peers
   iproute2 curl tftp-hpa atftp isc-dhcp-client udhcpc dnsmasq-base ipxe-qemu pxelinux syslinux-common
   # metadata clients, renderers
-  cloud-init netplan.io
+  cloud-init netplan.io ifupdown
   # benchmarks
   wrk nginx-light hyperfine makeself
 )
