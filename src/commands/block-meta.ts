@@ -14,6 +14,7 @@ import {
   planStorage,
   releaseStorage,
   resolveDiskPaths,
+  tablesWanted,
 } from '../storage/index.js';
 import { executePlan } from '../storage/execute.js';
 
@@ -113,8 +114,10 @@ export default class BlockMeta extends PxmCommand {
       output: { write: (chunk) => process.stderr.write(chunk) },
       onStep: flags.json ? undefined : (s) => process.stdout.write(`${formatStep(s)}\n`),
     });
-    const devices = await discoverBlockDevices(runner);
     const realpaths = await resolveDiskPaths(storage);
+    const devices = await discoverBlockDevices(runner, {
+      tablesFor: tablesWanted(storage, realpaths),
+    });
     const plan = planStorage(storage, { devices, realpaths }, { target, fstabPath });
     const made = await executePlan(plan, { runner });
     let left: string[] = [];

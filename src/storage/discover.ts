@@ -1,4 +1,4 @@
-// Finds the machine's block devices with read-only probes: `lsblk --json -b -O` for the
+// Finds the machine's block devices with read-only probes: `lsblk --json -b -o COLUMNS` for the
 // list, sizes, serials and mounts, sysfs where lsblk has nothing without udev (serials of
 // virtio disks, device ids), and `sfdisk --json` for each disk's on-disk table (lsblk's
 // pttype comes from udev, which may not run). Never reads the udev database.
@@ -66,10 +66,21 @@ export function parseSfdiskJson(json: string): BlockDevice['table'] {
   return { label, partitions };
 }
 
+// lsblk's -O would also probe every filesystem; these columns are all pxm reads.
+const COLUMNS = 'NAME,KNAME,PATH,TYPE,SIZE,LOG-SEC,SERIAL,WWN,MODEL,MOUNTPOINTS';
+
+export interface DiscoverOptions {
+  /** Read the on-disk partition table only of devices this accepts (default: all). */
+  tablesFor?: (device: BlockDevice) => boolean;
+}
+
 /** Whole disks and loop devices with their identity, size, partitions and mounts. */
-export async function discoverBlockDevices(runner: Runner): Promise<BlockDevice[]> {
+export async function discoverBlockDevices(
+  runner: Runner,
+  opts: DiscoverOptions = {},
+): Promise<BlockDevice[]> {
   const res = await runner.probe({
-    argv: ['lsblk', '--json', '-b', '-O'],
+    argv: ['lsblk', '--json', '-b', '-o', COLUMNS],
     description: 'list block devices',
   });
   const nodes = (JSON.parse(res.stdout) as { blockdevices?: LsblkNode[] }).blockdevices ?? [];
@@ -109,13 +120,19 @@ export async function discoverBlockDevices(runner: Runner): Promise<BlockDevice[
         })),
       mountpoints: mountsOf(n),
     };
-    const pt = await runner.probe({
-      argv: ['sfdisk', '--json', devPath],
-      allowFailure: true,
-      description: `read the partition table of ${devPath}`,
-    });
-    if (pt.exitCode === 0 && pt.stdout.trim()) dev.table = parseSfdiskJson(pt.stdout);
     out.push(dev);
   }
+  await Promise.all(
+    out
+      .filter((d) => opts.tablesFor?.(d) ?? true)
+      .map(async (dev) => {
+        const pt = await runner.probe({
+          argv: ['sfdisk', '--json', dev.path],
+          allowFailure: true,
+          description: `read the partition table of ${dev.path}`,
+        });
+        if (pt.exitCode === 0 && pt.stdout.trim()) dev.table = parseSfdiskJson(pt.stdout);
+      }),
+  );
   return out;
 }

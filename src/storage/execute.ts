@@ -3,7 +3,8 @@
 // step fails, what the run made is torn down in reverse (unmount, deactivate volume
 // groups, close crypt devices, stop md arrays); if teardown itself fails, the error says
 // exactly what is left.
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, stat, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Runner } from '../runner/runner.js';
 import type { EventStack } from '../report/events.js';
@@ -197,15 +198,54 @@ export async function teardown(runner: Runner, made: Teardown[]): Promise<string
   return left;
 }
 
+async function runWithRetries(
+  runner: Runner,
+  step: Extract<StorageStep, { kind: 'exec' }>,
+): Promise<void> {
+  const spec = {
+    argv: step.argv,
+    input: step.input,
+    description: step.description,
+    allowFailure: step.allowFailure,
+  };
+  let delay = 20;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await runner.run(spec);
+      return;
+    } catch (error) {
+      if (attempt >= (step.retries ?? 0)) throw error;
+      await new Promise((r) => setTimeout(r, delay));
+      delay *= 2;
+    }
+  }
+}
+
+/** Writes zeros over [offset, offset+length) of a block device and syncs them to it. */
+async function zeroRange(device: string, offset: number, length: number): Promise<void> {
+  const fh = await open(device, 'r+');
+  try {
+    const chunk = Buffer.alloc(Math.min(length, 1024 * 1024));
+    for (let done = 0; done < length;) {
+      const n = Math.min(chunk.length, length - done);
+      const { bytesWritten } = await fh.write(chunk, 0, n, offset + done);
+      done += bytesWritten;
+    }
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+}
+
 async function runStep(runner: Runner, step: StorageStep, timeoutMs: number): Promise<void> {
   switch (step.kind) {
     case 'exec':
-      await runner.run({
-        argv: step.argv,
-        input: step.input,
-        description: step.description,
-        allowFailure: step.allowFailure,
-      });
+      await runWithRetries(runner, step);
+      return;
+    case 'zero':
+      await runner.action({ kind: 'write', path: step.device, description: step.description }, () =>
+        zeroRange(step.device, step.offset, step.length),
+      );
       return;
     case 'partitions':
       await runner.action({ kind: 'action', description: step.description }, () =>
@@ -248,22 +288,79 @@ async function runStep(runner: Runner, step: StorageStep, timeoutMs: number): Pr
  * Executes the plan. Returns what it set up (mounts, VGs, md, crypt) so a caller that
  * later fails can tear it down with `teardown`.
  */
+/** Consecutive concurrent steps from `i`: the batch executePlan runs side by side. */
+function batchAt(steps: StorageStep[], i: number): StorageStep[] {
+  const first = steps[i] as StorageStep;
+  if (first.kind !== 'exec' || !first.concurrent) return [first];
+  let j = i;
+  while (j < steps.length) {
+    const s = steps[j] as StorageStep;
+    if (s.kind !== 'exec' || !s.concurrent) break;
+    j++;
+  }
+  return steps.slice(i, j);
+}
+
+/** Runs `items` with at most `limit` in flight; waits for all, then throws the first failure. */
+async function settleAll<T>(
+  items: T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  const errors: { item: T; error: unknown }[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      try {
+        await fn(item);
+      } catch (error) {
+        errors.push({ item, error });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const first = errors[0];
+  if (first) throw new BatchStepError(first.item, first.error);
+}
+
+class BatchStepError extends Error {
+  constructor(
+    readonly item: unknown,
+    readonly error: unknown,
+  ) {
+    super(errorMessage(error));
+  }
+}
+
+/**
+ * Executes the plan. Returns what it set up (mounts, VGs, md, crypt) so a caller that
+ * later fails can tear it down with `teardown`.
+ */
 export async function executePlan(plan: StoragePlan, opts: ExecuteOptions): Promise<Teardown[]> {
   const { runner } = opts;
   const made: Teardown[] = [];
   const total = plan.steps.length;
-  for (const [i, step] of plan.steps.entries()) {
+  const timeout = opts.nodeTimeoutMs ?? 10_000;
+  // Two at a time is enough to overlap one mkfs's disk waits with another's CPU work.
+  const limit = Math.max(1, Math.min(availableParallelism(), 4));
+  for (let i = 0; i < total;) {
+    const batch = batchAt(plan.steps, i);
     try {
-      await runStep(runner, step, opts.nodeTimeoutMs ?? 10_000);
-    } catch (error) {
+      if (batch.length === 1) await runStep(runner, batch[0] as StorageStep, timeout);
+      else await settleAll(batch, limit, (s) => runStep(runner, s, timeout));
+    } catch (e) {
+      const step = (e instanceof BatchStepError ? e.item : batch[0]) as StorageStep;
+      const error = e instanceof BatchStepError ? e.error : e;
       // A killed mount or mdadm may have finished its work before it died.
       if (step.kind === 'exec' && step.creates && (await isPresent(step.creates)))
         made.push(step.creates);
       const left = runner.dryRun ? [] : await teardown(runner, made);
       throw new StorageExecutionError(step.description, error, left);
     }
-    if (step.kind === 'exec' && step.creates) made.push(step.creates);
-    opts.stack?.progress(i + 1, total, 'items');
+    for (const step of batch) if (step.kind === 'exec' && step.creates) made.push(step.creates);
+    i += batch.length;
+    opts.stack?.progress(i, total, 'items');
   }
   return made;
 }

@@ -24,11 +24,36 @@ export function fstabLine(e: FstabEntry, spec: string): string {
   return `${comment}\n${spec} ${e.path} ${e.fstype} ${e.options} ${e.freq} ${e.passno}\n`;
 }
 
+/** UUIDs of many devices with one low-level blkid run (`-o export`: DEVNAME=, UUID= blocks). */
+export async function probeUuids(runner: Runner, devices: string[]): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  if (devices.length === 0) return found;
+  const r = await runner.probe({
+    argv: ['blkid', '-p', '-s', 'UUID', '-o', 'export', ...devices],
+    allowFailure: true,
+  });
+  let dev: string | undefined;
+  for (const line of r.stdout.split('\n')) {
+    if (line.startsWith('DEVNAME=')) dev = line.slice('DEVNAME='.length);
+    else if (line.startsWith('UUID=') && dev) found.set(dev, line.slice('UUID='.length));
+  }
+  return found;
+}
+
 /** The fstab text for the entries, with UUIDs probed from the devices now. */
 export async function renderFstab(runner: Runner, entries: FstabEntry[]): Promise<string> {
+  const devices = [
+    ...new Set(entries.flatMap((e) => (e.spec === undefined && e.device ? [e.device] : []))),
+  ];
+  const uuids = await probeUuids(runner, devices);
   let out = '';
   for (const e of entries) {
-    const spec = e.spec ?? `UUID=${await probeUuid(runner, e.device as string)}`;
+    let spec = e.spec;
+    if (spec === undefined) {
+      const device = e.device as string;
+      // One device blkid could not read in the batch: ask again alone for its error.
+      spec = `UUID=${uuids.get(device) ?? (await probeUuid(runner, device))}`;
+    }
     out += fstabLine(e, spec);
   }
   return out;

@@ -9,8 +9,9 @@ import type { EventStack } from '../report/events.js';
 import { discoverBlockDevices } from './discover.js';
 import { executePlan, teardown } from './execute.js';
 import { planStorage as planValid, type PlanOptions } from './plan.js';
-import { validateStorage, type StorageFacts } from './validate.js';
-import type { BlockDevice, StoragePlan, Teardown } from './types.js';
+import { matchesDisk, validateStorage, type StorageFacts } from './validate.js';
+import { parseActions } from './schema.js';
+import type { BlockDevice, DiskAction, StoragePlan, Teardown } from './types.js';
 
 export { StorageConfigError } from './validate.js';
 export { StorageExecutionError, teardown } from './execute.js';
@@ -49,6 +50,24 @@ export async function resolveDiskPaths(storage: unknown): Promise<Record<string,
   return out;
 }
 
+/**
+ * Which devices' partition tables discovery must read: those some disk action of the
+ * config could match (reading every disk's table costs a process each).
+ */
+export function tablesWanted(
+  storage: unknown,
+  realpaths: Record<string, string>,
+): (d: BlockDevice) => boolean {
+  const s = storage as { config?: unknown; layout?: { disk?: unknown } } | undefined;
+  if (typeof s?.layout?.disk === 'string') {
+    const p = realpaths[s.layout.disk] ?? s.layout.disk;
+    return (d) => d.path === p;
+  }
+  const { actions } = parseActions(s?.config ?? []);
+  const disks = actions.filter((a): a is DiskAction => a.type === 'disk');
+  return (d) => disks.some((a) => matchesDisk(a, d, realpaths));
+}
+
 export interface RunStorageOptions {
   runner: Runner;
   stack?: EventStack;
@@ -70,8 +89,10 @@ export interface StorageResult {
 
 export async function runStorage(opts: RunStorageOptions): Promise<StorageResult> {
   const storage = opts.config.storage;
-  const devices = opts.devices ?? (await discoverBlockDevices(opts.runner));
   const realpaths = await resolveDiskPaths(storage);
+  const devices =
+    opts.devices ??
+    (await discoverBlockDevices(opts.runner, { tablesFor: tablesWanted(storage, realpaths) }));
   const plan = planStorage(
     storage,
     { devices, realpaths },

@@ -205,6 +205,7 @@ export function planStorage(valid: ValidStorage, opts: PlanOptions = {}): Storag
   const vgNames: Record<string, string> = {};
   const crypttab: string[] = [];
   const fsOf: Record<string, { node: string; fstype: string }> = {};
+  const mkfs: StorageStep[] = [];
   for (const a of dependencyOrder(valid.actions)) {
     switch (a.type) {
       case 'raid': {
@@ -341,10 +342,11 @@ export function planStorage(valid: ValidStorage, opts: PlanOptions = {}): Storag
           break;
         }
         const uuid = filesystemUuid(a.fstype, a.uuid, random);
-        steps.push({
+        mkfs.push({
           kind: 'exec',
           argv: mkfsArgv(a.fstype, node, uuid, a.label, a.extra_options),
           description: `make a${a.fstype === 'ext4' ? 'n' : ''} ${a.fstype} filesystem on ${node}`,
+          concurrent: true,
         });
         break;
       }
@@ -352,6 +354,9 @@ export function planStorage(valid: ValidStorage, opts: PlanOptions = {}): Storag
         break;
     }
   }
+  // Filesystems last: nothing but mounts depends on them, and each is on its own volume,
+  // so they may run side by side (mkfs waits on the disk much of the time).
+  steps.push(...mkfs);
 
   const mounts = valid.actions.filter((a): a is MountAction => a.type === 'mount');
   const fstab: FstabEntry[] = [];

@@ -224,6 +224,18 @@ export type StorageStep =
       /** Undone in reverse order if a later step fails. */
       creates?: Teardown;
       allowFailure?: boolean;
+      /** May run at the same time as the neighbouring steps that also say so. */
+      concurrent?: boolean;
+      /** Retry a failed run this many times (backing off): for partx against a transient EBUSY. */
+      retries?: number;
+    }
+  | {
+      /** Zeroes `length` bytes at `offset` in-process (no dd per MiB) and syncs them. */
+      kind: 'zero';
+      device: string;
+      offset: number;
+      length: number;
+      description: string;
     }
   | {
       kind: 'partitions';

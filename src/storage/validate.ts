@@ -60,7 +60,11 @@ function norm(s: string): string {
   return s.trim().replace(/\s+/g, '_').toLowerCase();
 }
 
-function matchesDisk(d: DiskAction, dev: BlockDevice, realpaths: Record<string, string>): boolean {
+export function matchesDisk(
+  d: DiskAction,
+  dev: BlockDevice,
+  realpaths: Record<string, string>,
+): boolean {
   if (d.path !== undefined) {
     const p = realpaths[d.path] ?? d.path;
     if (p !== dev.path && p !== `/dev/${dev.name}`) return false;

@@ -1,24 +1,9 @@
-// Wipe modes as curtin defines them, as command lines. `superblock` removes every
+// Wipe modes as curtin defines them, as steps. `superblock` removes every
 // signature wipefs knows and zeroes the first and last MiB (GPT keeps a backup header at
 // the end; md and LVM metadata can sit at either end).
 import type { StorageStep, WipeMode } from './types.js';
 
 const MiB = 1024 * 1024;
-
-function zeroAt(device: string, offset: number, bytes: number): string[] {
-  return [
-    'dd',
-    'if=/dev/zero',
-    `of=${device}`,
-    `bs=${Math.min(bytes, MiB)}`,
-    `count=${bytes}`,
-    `seek=${offset}`,
-    'iflag=count_bytes',
-    'oflag=seek_bytes',
-    'conv=notrunc,fsync',
-    'status=none',
-  ];
-}
 
 function superblock(device: string, size: number): StorageStep[] {
   const n = Math.min(MiB, size);
@@ -28,12 +13,14 @@ function superblock(device: string, size: number): StorageStep[] {
       argv: ['wipefs', '--all', '--force', '--quiet', device],
       description: `remove signatures on ${device}`,
     },
-    { kind: 'exec', argv: zeroAt(device, 0, n), description: `zero the first MiB of ${device}` },
+    { kind: 'zero', device, offset: 0, length: n, description: `zero the first MiB of ${device}` },
   ];
   if (size > MiB) {
     steps.push({
-      kind: 'exec',
-      argv: zeroAt(device, size - MiB, MiB),
+      kind: 'zero',
+      device,
+      offset: size - MiB,
+      length: MiB,
       description: `zero the last MiB of ${device}`,
     });
   }

@@ -368,12 +368,16 @@ describe('storage planner', () => {
     const kids = [{ node: '/dev/vda1', size: 4 * MiB }];
     const lines = (m: Parameters<typeof wipeSteps>[0]) =>
       wipeSteps(m, '/dev/vda', 8 * MiB, kids).map((s) =>
-        s.kind === 'exec' ? s.argv.join(' ') : s.kind,
+        s.kind === 'exec'
+          ? s.argv.join(' ')
+          : s.kind === 'zero'
+            ? `zero ${s.device} ${s.offset}+${s.length}`
+            : s.kind,
       );
     expect(lines('superblock')).toEqual([
       'wipefs --all --force --quiet /dev/vda',
-      'dd if=/dev/zero of=/dev/vda bs=1048576 count=1048576 seek=0 iflag=count_bytes oflag=seek_bytes conv=notrunc,fsync status=none',
-      'dd if=/dev/zero of=/dev/vda bs=1048576 count=1048576 seek=7340032 iflag=count_bytes oflag=seek_bytes conv=notrunc,fsync status=none',
+      `zero /dev/vda 0+${MiB}`,
+      `zero /dev/vda ${7 * MiB}+${MiB}`,
     ]);
     expect(lines('superblock-recursive')[0]).toBe('wipefs --all --force --quiet /dev/vda1');
     expect(lines('superblock-recursive')).toHaveLength(6);
