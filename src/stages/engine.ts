@@ -128,7 +128,8 @@ async function realRun(
   const settings = installSettings(config);
   const installLog = new InstallLog(settings.logFile);
   const consoleOut = opts.json ? stderr : stdout;
-  const tty = opts.tty && !opts.json ? new TtyHandler(stderr) : undefined;
+  const tty =
+    opts.tty && !opts.json && TtyHandler.usable(stderr) ? new TtyHandler(stderr) : undefined;
   const warn = (m: string): void => {
     installLog.line(`warning: ${m}`);
     stderr.write(`pxm: warning: ${m}\n`);

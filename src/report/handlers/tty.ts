@@ -5,6 +5,14 @@ import type { ProgressUpdate, ReportEvent, ReportHandler } from '../events.js';
 import { formatBytes } from './format.js';
 
 export class TtyHandler implements ReportHandler {
+  /**
+   * A spinner needs a real terminal with a width: under `script` or a serial console
+   * without a window size, columns is 0 and ora's line arithmetic never finishes.
+   */
+  static usable(stream: NodeJS.WriteStream): boolean {
+    return Boolean(stream.isTTY) && (stream.columns ?? 0) > 0;
+  }
+
   private readonly spinner: Ora;
   private current = '';
 
