@@ -14,6 +14,7 @@ export {
   renderWith,
   planTargetNetwork,
   existsInTarget,
+  resolveInTarget,
   CLOUD_INIT_NET_CFG,
   type RendererName,
   type TargetNetworkPlan,
@@ -27,3 +28,4 @@ export {
   type NetMetaMode,
 } from './stage.js';
 export { netModule, parseNetMetaArgs } from './module.js';
+export { loadNetworkConfigFile, writeRenderedFiles } from './apply.js';

@@ -16,11 +16,16 @@ export type RendererName = 'netplan' | 'eni' | 'networkd';
 export const CLOUD_INIT_NET_CFG = '/etc/cloud/cloud.cfg.d/50-curtin-networking.cfg';
 
 /**
- * Does `rel` exist inside `root`, following symlinks as the target would see them?
- * A target's absolute symlinks (`/sbin -> /usr/sbin` on some systems) must resolve inside
- * the target, never on the host, so plain fs.existsSync(root + rel) is not enough.
+ * Resolves `rel` inside the target root the way the target itself would see it: a
+ * target's absolute symlinks (`/sbin -> /usr/sbin`, `/etc/x -> /run/x`) resolve against
+ * the target root, never the host's, and `..` stops at the root. Components that do not
+ * exist yet are kept literally. Returns the resolved path relative to the root, whether it
+ * exists, or undefined for a symlink loop.
  */
-export async function existsInTarget(root: string, rel: string): Promise<boolean> {
+export async function resolveInTarget(
+  root: string,
+  rel: string,
+): Promise<{ path: string; exists: boolean } | undefined> {
   const parts = rel.split('/').filter(Boolean);
   let cur = '/';
   for (let hops = 0; parts.length > 0;) {
@@ -35,10 +40,10 @@ export async function existsInTarget(root: string, rel: string): Promise<boolean
     try {
       st = await lstat(path.join(root, candidate));
     } catch {
-      return false;
+      return { path: path.posix.join(candidate, ...parts), exists: false };
     }
     if (st.isSymbolicLink()) {
-      if (++hops > 40) return false;
+      if (++hops > 40) return undefined;
       const to = await readlink(path.join(root, candidate));
       parts.unshift(...to.split('/').filter(Boolean));
       if (to.startsWith('/')) cur = '/';
@@ -46,7 +51,12 @@ export async function existsInTarget(root: string, rel: string): Promise<boolean
     }
     cur = candidate;
   }
-  return true;
+  return { path: cur, exists: true };
+}
+
+/** Does `rel` exist inside `root`, following symlinks as the target would see them? */
+export async function existsInTarget(root: string, rel: string): Promise<boolean> {
+  return (await resolveInTarget(root, rel))?.exists ?? false;
 }
 
 async function anyExists(root: string, rels: string[]): Promise<boolean> {

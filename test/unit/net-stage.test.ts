@@ -2,7 +2,7 @@
 // look-alike with "physical" NICs (a `device` link with a driver, which a network
 // namespace cannot provide) and target roots with or without netplan/ifupdown/cloud-init.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,11 +12,13 @@ import { parseNetworkConfig } from '../../src/net/config.js';
 import { NetworkConfigError } from '../../src/net/problems.js';
 import { runNetworkStage } from '../../src/net/stage.js';
 import { parseNetMetaArgs } from '../../src/net/module.js';
+import { loadNetworkConfigFile, writeRenderedFiles } from '../../src/net/apply.js';
 import {
   CLOUD_INIT_NET_CFG,
   chooseRenderer,
   existsInTarget,
   planTargetNetwork,
+  renderWith,
 } from '../../src/net/target.js';
 import { Reporter, type ReportEvent } from '../../src/report/events.js';
 import { Runner } from '../../src/runner/runner.js';
@@ -371,5 +373,50 @@ describe('target planning', () => {
       '/etc/network/interfaces.d/50-pxm.cfg',
       '/etc/udev/rules.d/70-persistent-net.rules',
     ]);
+  });
+});
+
+describe('applying to a target (for the curthooks network module)', () => {
+  it('stage output → load → plan → write: files land in the target with their modes', async () => {
+    const out = path.join(top, 'apply-out', 'network_config');
+    const config = loadYaml(path.join(OWN_FIXTURES, 'v2-server.yaml')) as Record<string, unknown>;
+    await runNetworkStage({ runner: new Runner(), config, outputNetworkConfig: out });
+    const doc = await loadNetworkConfigFile(out);
+    expect(doc?.kind).toBe('v2');
+    const root = await mkdtemp(path.join(top, 'apply-target-'));
+    await mkdir(path.join(root, 'usr/sbin'), { recursive: true });
+    await writeFile(path.join(root, 'usr/sbin/netplan'), '');
+    const plan = await planTargetNetwork(root, doc!);
+    await writeRenderedFiles(new Runner(), root, plan.files);
+    const written = path.join(root, 'etc/netplan/50-cloud-init.yaml');
+    expect((await stat(written)).mode & 0o777).toBe(0o600);
+    expect((parse(await readFile(written, 'utf8')) as { network: unknown }).network).toEqual(
+      config.network,
+    );
+    expect(await loadNetworkConfigFile(path.join(top, 'no-such-file'))).toBeUndefined();
+  });
+
+  it("a target's absolute symlink cannot send a write onto the host", async () => {
+    const outside = `/tmp/pxm-net-outside-${process.pid}`;
+    const root = await mkdtemp(path.join(top, 'hostile-'));
+    await symlink(outside, path.join(root, 'etc'));
+    const doc = parseNetworkConfig(loadYaml(path.join(SHARED_EXAMPLES, 'network-simple.yaml')));
+    if (doc.kind === 'disabled') throw new Error('disabled');
+    await writeRenderedFiles(new Runner(), root, renderWith('eni', doc));
+    expect(existsSync(outside)).toBe(false);
+    expect(existsSync(path.join(root, outside, 'network/interfaces'))).toBe(true);
+  });
+
+  it('dry-run: one write step per file, nothing written', async () => {
+    const root = await mkdtemp(path.join(top, 'dry-'));
+    const runner = new Runner({ dryRun: true });
+    const doc = parseNetworkConfig(loadYaml(path.join(SHARED_EXAMPLES, 'network-simple.yaml')));
+    if (doc.kind === 'disabled') throw new Error('disabled');
+    const files = renderWith('networkd', doc);
+    await writeRenderedFiles(runner, root, files);
+    expect(runner.plan.map((s) => s.kind === 'write' && s.path)).toEqual(
+      files.map((f) => path.join(root, f.path)),
+    );
+    expect(existsSync(path.join(root, 'etc'))).toBe(false);
   });
 });
