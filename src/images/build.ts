@@ -25,6 +25,7 @@ import { withChrootMounts, unmountAllUnder } from './chroot.js';
 import { GUEST_SYMLINKS, guestFiles } from './guest-files.js';
 import { BUILDER_REVISION, imageKey, rootKey, type BuildInputs } from './inputs.js';
 import { withFileLock } from './lock.js';
+import { trimRoot } from './trim.js';
 import {
   ARTEFACTS,
   describeArtefacts,
@@ -45,6 +46,11 @@ export interface BuildOptions {
   noCache?: boolean;
   runner: Runner;
   stack: EventStack;
+  /**
+   * Told the cleanup of the current work dir (undefined once done), so a signal handler
+   * can unmount and remove it when the build is interrupted.
+   */
+  onWorkDir?: (cleanup: (() => Promise<void>) | undefined) => void;
 }
 
 export interface BuildResult {
@@ -93,7 +99,14 @@ async function buildFresh(
   const { runner, stack, inputs, cacheDir } = opts;
   const started = Date.now();
   await mkdir(path.join(cacheDir, 'work'), { recursive: true });
-  const work = await mkdtemp(path.join(cacheDir, 'work', `build-${key}-`));
+  await removeStaleWork(runner, path.join(cacheDir, 'work'));
+  // The pid in the name lets a later build tell an abandoned work dir from a live one.
+  const work = await mkdtemp(path.join(cacheDir, 'work', `build-${key}-${process.pid}-`));
+  const cleanup = async () => {
+    await unmountAllUnder(runner, work);
+    await rm(work, { recursive: true, force: true });
+  };
+  opts.onWorkDir?.(cleanup);
   const root = path.join(work, 'root');
   const out = path.join(work, 'out');
   try {
@@ -153,8 +166,30 @@ async function buildFresh(
     await rename(out, imageDir);
     return manifest;
   } finally {
-    await unmountAllUnder(runner, work);
-    await rm(work, { recursive: true, force: true });
+    opts.onWorkDir?.(undefined);
+    await cleanup();
+  }
+}
+
+/**
+ * Work dirs of builds that were killed (SIGKILL, power loss) before their `finally`:
+ * unmounted and removed, so a crash never leaves mounts for long.
+ */
+async function removeStaleWork(runner: Runner, workRoot: string): Promise<void> {
+  for (const name of await readdir(workRoot).catch(() => [] as string[])) {
+    const pid = Number(/^build-[0-9a-f]+-(\d+)-/.exec(name)?.[1]);
+    if (!pid || pidAlive(pid)) continue;
+    await unmountAllUnder(runner, path.join(workRoot, name));
+    await rm(path.join(workRoot, name), { recursive: true, force: true });
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -308,6 +343,7 @@ async function configureRoot(opts: BuildOptions, root: string): Promise<void> {
       await writeFile(path.join(root, 'etc/hostname'), 'pxm-ephemeral\n');
     },
   );
+  await trimRoot(runner, root);
 }
 
 /** Copies the newest kernel and its initrd out of /boot; returns the kernel version. */

@@ -30,7 +30,7 @@ exec /usr/local/bin/node /usr/local/lib/pxm/pxm.cjs "$@"
 `;
 
 /**
- * The harness hook: with pxm.harness=URL on the kernel command line it fetches URL/pxm.cjs
+ * The harness hook: with pxm.harness=URL (or URL as its argument) on the kernel command line it fetches URL/pxm.cjs
  * (the bundle under test replaces the baked one), URL/script, runs the script, POSTs its
  * output to URL/result?exit=N and powers off. A systemd unit starts it as soon as
  * the root is up, well before cloud-init's final stage would.
@@ -38,7 +38,8 @@ exec /usr/local/bin/node /usr/local/lib/pxm/pxm.cjs "$@"
 const harnessRun = `#!/bin/bash
 # pxm VM test harness hook (see docs/ephemeral-image.md).
 set -u
-base=$(tr ' ' '\\n' < /proc/cmdline | sed -n 's/^${HARNESS_PARAM}=//p' | tail -n1)
+# The base URL: the first argument (cloud-init runcmd), else pxm.harness= on the cmdline.
+base=\${1:-$(tr ' ' '\\n' < /proc/cmdline | sed -n 's/^${HARNESS_PARAM}=//p' | tail -n1)}
 [ -n "$base" ] || exit 0
 work=/run/pxm-harness
 mkdir -p "$work"
@@ -92,8 +93,22 @@ export function guestFiles(): GuestFile[] {
   ];
 }
 
+/**
+ * Periodic maintenance that makes no sense in a RAM root that lives for minutes; masked
+ * so it neither costs boot time nor touches the disks being installed.
+ */
+export const MASKED_UNITS: readonly string[] = [
+  'apt-daily.timer',
+  'apt-daily-upgrade.timer',
+  'dpkg-db-backup.timer',
+  'e2scrub_all.timer',
+  'e2scrub_reap.service',
+  'fstrim.timer',
+];
+
 /** Symlinks (path → target) the builder creates; systemctl enable in a chroot is slower. */
 export const GUEST_SYMLINKS: ReadonlyArray<readonly [string, string]> = [
+  ...MASKED_UNITS.map((u) => [`etc/systemd/system/${u}`, '/dev/null'] as const),
   [
     'etc/systemd/system/multi-user.target.wants/pxm-harness.service',
     '/etc/systemd/system/pxm-harness.service',

@@ -8,8 +8,10 @@
 import { createHash } from 'node:crypto';
 import { ValidationError } from '../util/errors.js';
 
-/** Bump when anything the builder writes into the image changes. */
-export const BUILDER_REVISION = 1;
+/** Bump when debootstrap or the package installation step changes (invalidates roots). */
+export const ROOT_REVISION = 1;
+/** Bump when anything the builder writes into the image after installing packages changes. */
+export const BUILDER_REVISION = 2;
 
 /** Always installed: kernel, live boot from HTTP, init, cloud-init, the tools pxm drives. */
 export const BASE_PACKAGES: readonly string[] = [
@@ -100,10 +102,15 @@ function digest(value: unknown): string {
 
 /** Key of the installed root tarball. */
 export function rootKey(i: BuildInputs): string {
-  return digest({ r: BUILDER_REVISION, suite: i.suite, mirror: i.mirror, packages: i.packages });
+  return digest({ r: ROOT_REVISION, suite: i.suite, mirror: i.mirror, packages: i.packages });
 }
 
 /** Key of the finished image (kernel, initrd, squashfs, manifest). */
 export function imageKey(i: BuildInputs): string {
-  return digest({ root: rootKey(i), node: i.nodeVersion, compression: i.compression });
+  return digest({
+    root: rootKey(i),
+    b: BUILDER_REVISION,
+    node: i.nodeVersion,
+    compression: i.compression,
+  });
 }

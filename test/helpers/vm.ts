@@ -11,7 +11,8 @@
 // output and exit status back and powers off. Everything (qemu, server, temp files) is
 // torn down in `finally`; disks survive only with keepDisks.
 import { execa } from 'execa';
-import { open, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { bundlePath } from './pxm.js';
@@ -37,6 +38,18 @@ export interface BootVmOptions {
   image?: TestImage;
   /** Default: the working tree's dist/pxm.cjs. */
   bundle?: string;
+  /**
+   * How the script is started: `unit` (default) is the systemd unit baked into the image,
+   * triggered by pxm.harness= on the kernel command line; `cloud-init` is a NoCloud seed
+   * whose runcmd starts the same hook (what an operator's netbooted machine would use).
+   */
+  delivery?: 'unit' | 'cloud-init';
+  /**
+   * How the kernel arrives: `direct` (default) is qemu -kernel/-initrd; `pxe` is the
+   * network path: the NIC's iPXE ROM gets DHCP and an iPXE script over TFTP from qemu's
+   * user network, then kernel and initrd over HTTP from the harness's server.
+   */
+  boot?: 'direct' | 'pxe';
 }
 
 export interface VmResult {
@@ -49,6 +62,10 @@ export interface VmResult {
   disks: string[];
   /** Temp dir holding the disks (removed unless keepDisks). */
   dir: string;
+  /** What the guest asked the harness's server for, in order. */
+  requests: string[];
+  /** sha256 of the bundle served to the guest (a snapshot of dist/pxm.cjs at boot). */
+  bundleSha256: string;
   /** ms from qemu start to the script being fetched, and to the result. */
   timings: { scriptFetchedMs: number | undefined; reportedMs: number };
 }
@@ -61,6 +78,8 @@ export class VmError extends Error {
     readonly scriptStarted: boolean,
     /** The killed qemu's pid, so a test can check it is gone. */
     readonly qemuPid: number | undefined,
+    /** What the guest asked the harness's server for, in order. */
+    readonly requests: readonly string[],
   ) {
     super(message);
     this.name = 'VmError';
@@ -80,9 +99,22 @@ export async function bootVm(opts: BootVmOptions): Promise<VmResult> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pxm-vm-'));
   const consolePath = path.join(dir, 'console.log');
   const disks: string[] = [];
+  const delivery = opts.delivery ?? 'unit';
+  const texts: Record<string, string> = { '/script': opts.script };
+  // A snapshot: other test runs may rebuild dist/pxm.cjs while this guest boots.
+  const bundle = path.join(dir, 'pxm.cjs');
+  await copyFile(opts.bundle ?? bundlePath, bundle);
+  const bundleSha256 = createHash('sha256')
+    .update(await readFile(bundle))
+    .digest('hex');
   const server = await startVmServer({
-    files: { '/root.squashfs': image.squashfs, '/pxm.cjs': opts.bundle ?? bundlePath },
-    texts: { '/script': opts.script },
+    files: {
+      '/root.squashfs': image.squashfs,
+      '/vmlinuz': image.vmlinuz,
+      '/initrd.img': image.initrd,
+      '/pxm.cjs': bundle,
+    },
+    texts,
   });
   let qemu: ReturnType<typeof execa> | undefined;
   const readConsole = () => readFile(consolePath, 'utf8').catch(() => '');
@@ -101,10 +133,46 @@ export async function bootVm(opts: BootVmOptions): Promise<VmResult> {
       `fetch=${base}root.squashfs`,
       'console=ttyS0,115200',
       'panic=-1',
-      `pxm.harness=${base}`,
-      // The harness does not need cloud-init; skipping its generator saves boot time.
-      'cloud-init=disabled',
+      ...(delivery === 'unit'
+        ? // cloud-init is not needed then; disabling its generator saves boot time.
+          [`pxm.harness=${base}`, 'cloud-init=disabled']
+        : [`ds=nocloud-net;s=${base}seed/`]),
     ].join(' ');
+    if (delivery === 'cloud-init') {
+      texts['/seed/meta-data'] = 'instance-id: pxm-vm\nlocal-hostname: pxm-vm\n';
+      texts['/seed/user-data'] =
+        `#cloud-config\nruncmd:\n  - [/usr/local/lib/pxm/harness-run, "${base}"]\n`;
+      // Served empty: a 404 is retried ten times (~11 s).
+      texts['/seed/vendor-data'] = '';
+    }
+    let bootArgs: string[];
+    if (opts.boot === 'pxe') {
+      const tftp = path.join(dir, 'tftp');
+      await mkdir(tftp);
+      await writeFile(
+        path.join(tftp, 'pxm.ipxe'),
+        `#!ipxe\nkernel ${base}vmlinuz ${append}\ninitrd ${base}initrd.img\nboot\n`,
+      );
+      bootArgs = [
+        '-netdev',
+        `user,id=n0,tftp=${tftp},bootfile=pxm.ipxe`,
+        '-device',
+        'virtio-net-pci,netdev=n0,bootindex=0',
+      ];
+    } else {
+      bootArgs = [
+        '-kernel',
+        image.vmlinuz,
+        '-initrd',
+        image.initrd,
+        '-append',
+        append,
+        '-netdev',
+        'user,id=n0',
+        '-device',
+        'virtio-net-pci,netdev=n0',
+      ];
+    }
     const args = [
       '-accel',
       'tcg',
@@ -120,16 +188,7 @@ export async function bootVm(opts: BootVmOptions): Promise<VmResult> {
       '-no-reboot',
       '-serial',
       `file:${consolePath}`,
-      '-kernel',
-      image.vmlinuz,
-      '-initrd',
-      image.initrd,
-      '-append',
-      append,
-      '-netdev',
-      'user,id=n0',
-      '-device',
-      'virtio-net-pci,netdev=n0',
+      ...bootArgs,
       ...disks.flatMap((file, i) => [
         '-drive',
         `file=${file},format=raw,if=none,id=d${i},cache=unsafe`,
@@ -175,6 +234,7 @@ export async function bootVm(opts: BootVmOptions): Promise<VmResult> {
         con,
         fetchedAt !== undefined,
         qemu.pid,
+        [...server.requests],
       );
     }
     if (outcome.exited) {
@@ -185,6 +245,7 @@ export async function bootVm(opts: BootVmOptions): Promise<VmResult> {
         con,
         fetchedAt !== undefined,
         qemu.pid,
+        [...server.requests],
       );
     }
     const reportedMs = Date.now() - started;
@@ -202,6 +263,8 @@ export async function bootVm(opts: BootVmOptions): Promise<VmResult> {
       console: await readConsole(),
       disks,
       dir,
+      requests: [...server.requests],
+      bundleSha256,
       timings: { scriptFetchedMs: fetchedAt, reportedMs },
     };
   } finally {
@@ -210,8 +273,10 @@ export async function bootVm(opts: BootVmOptions): Promise<VmResult> {
       await qemu;
     }
     await server.close();
-    if (opts.keepDisks && ok) await rm(consolePath, { force: true });
-    else await rm(dir, { recursive: true, force: true });
+    if (opts.keepDisks && ok) {
+      for (const f of [consolePath, bundle, path.join(dir, 'tftp')])
+        await rm(f, { recursive: true, force: true });
+    } else await rm(dir, { recursive: true, force: true });
   }
 }
 

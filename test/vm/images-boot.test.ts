@@ -6,7 +6,8 @@ import { rm } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
 import { capable } from '../helpers/capability.js';
 import { defaultMirror } from '../../src/images/apt-sources.js';
-import { ensureTestImage, vmCapability, type TestImage } from '../helpers/vm-image.js';
+import { cacheDir, ensureTestImage, vmCapability, type TestImage } from '../helpers/vm-image.js';
+import { pxm } from '../helpers/pxm.js';
 import { bootVm, parseScenarios, scenarioScript, type VmResult } from '../helpers/vm.js';
 
 const run = capable(vmCapability(), 'VM tests (ephemeral image)');
@@ -24,7 +25,10 @@ describe.skipIf(!run)('ephemeral image in the VM harness', () => {
       timeoutMs: 420_000,
       script:
         scenarioScript([
-          { name: 'version', script: 'command -v pxm\npxm --version' },
+          {
+            name: 'version',
+            script: 'command -v pxm\npxm --version\nsha256sum /usr/local/lib/pxm/pxm.cjs',
+          },
           {
             name: 'vfat',
             script: `mkfs.vfat -n PXMESP /dev/disk/by-id/virtio-disk-c
@@ -85,12 +89,27 @@ cryptsetup luksDump /dev/pxmvg/crypt | grep -E '^Version'`,
       expect(statSync(f).size).toBeGreaterThan(1_000_000);
   });
 
+  it('a second build with the same inputs is a cache hit with the same artefacts', async () => {
+    const r = await pxm(['images', 'build-ephemeral', '--json', '--cache-dir', cacheDir]);
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    const again = JSON.parse(String(r.stdout)) as {
+      dir: string;
+      cached: boolean;
+      manifest: TestImage['manifest'];
+    };
+    expect(again.cached).toBe(true);
+    expect(again.dir).toBe(image.dir);
+    expect(again.manifest.files).toEqual(image.manifest.files);
+  });
+
   it('runs the working tree’s pxm inside the guest', () => {
     const s = parseScenarios(vm.output);
     expect(s.version?.exitCode, s.version?.output).toBe(0);
     const host = image.manifest.versions.pxm;
     expect(s.version?.output).toContain('/usr/local/bin/pxm');
     expect(s.version?.output).toContain(host.split(' ')[0]);
+    // The bundle running in the guest is the one the harness injected, not the baked one.
+    expect(s.version?.output).toContain(`${vm.bundleSha256}  /usr/local/lib/pxm/pxm.cjs`);
   });
 
   it('mounts vfat, builds md RAID1, an LVM volume group and a LUKS2 volume on the virtual disks', () => {

@@ -101,6 +101,17 @@ export default class ImagesBuildEphemeral extends PxmCommand {
       'build-ephemeral',
       `ephemeral image ${inputs.suite} from ${inputs.mirror}`,
     );
+    // Interrupted (Ctrl-C, SIGTERM): undo the chroot mounts and drop the work dir before
+    // exiting; the children in our process group got the same signal from the terminal.
+    let cleanup: (() => Promise<void>) | undefined;
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.stderr.write(`\npxm: ${signal}: cleaning up the build\n`);
+      void (cleanup?.() ?? Promise.resolve()).finally(() =>
+        process.exit(128 + (signal === 'SIGINT' ? 2 : 15)),
+      );
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
     try {
       const result = await stack.run((s) =>
         buildEphemeralImage({
@@ -111,6 +122,7 @@ export default class ImagesBuildEphemeral extends PxmCommand {
           noCache: flags['no-cache'],
           runner,
           stack: s,
+          onWorkDir: (c) => (cleanup = c),
         }),
       );
       let dir = result.dir;
@@ -141,6 +153,8 @@ export default class ImagesBuildEphemeral extends PxmCommand {
       process.stderr.write(`build log: ${logPath}\n`);
       throw error;
     } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
       await reporter.flush();
       await new Promise((r) => log.end(r));
     }
