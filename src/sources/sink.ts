@@ -15,6 +15,8 @@ export interface TarExit {
 
 export class TarStdinSink extends Writable {
   private discard = false;
+  private destError: Error | undefined;
+  private pending: ((e?: Error | null) => void) | undefined;
   private readonly dest: Writable;
   private readonly exited: Promise<TarExit>;
 
@@ -22,20 +24,39 @@ export class TarStdinSink extends Writable {
     super({ highWaterMark: 1 << 20 });
     this.dest = dest;
     this.exited = exited;
-    // Errors surface through write callbacks; an unhandled 'error' would crash pxm.
-    dest.on('error', () => undefined);
+    const gone = (e: Error): void => {
+      this.destError ??= e;
+      const cb = this.pending;
+      this.pending = undefined;
+      this.dest.off('drain', this.onDrain);
+      if (cb) this.closedEarly(this.destError, cb);
+    };
+    dest.on('error', gone);
+    // Node destroys a child's stdin when the child exits, with no 'error' and no 'drain'.
+    dest.on('close', () =>
+      gone(Object.assign(new Error('tar closed its input'), { code: 'EPIPE' })),
+    );
   }
 
+  // Like pipe(): hand the chunk over and only wait when tar's pipe is full.
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
     if (this.discard) return cb();
-    this.dest.write(chunk, (err) => {
-      if (!err) return cb();
-      this.closedEarly(err, cb);
-    });
+    if (this.destError) return this.closedEarly(this.destError, cb);
+    if (this.dest.destroyed) return this.closedEarly(inputClosed(), cb);
+    if (this.dest.write(chunk)) return cb();
+    this.pending = cb;
+    this.dest.once('drain', this.onDrain);
   }
+
+  private readonly onDrain = (): void => {
+    const cb = this.pending;
+    this.pending = undefined;
+    cb?.();
+  };
 
   override _final(cb: (e?: Error | null) => void): void {
     if (this.discard) return cb();
+    if (this.destError) return this.closedEarly(this.destError, cb);
     this.dest.end((err?: Error | null) => (err ? this.closedEarly(err, cb) : cb()));
   }
 
@@ -55,4 +76,9 @@ export class TarStdinSink extends Writable {
       }
     });
   }
+}
+
+/** tar stopped reading; its exit status tells whether that was an error. */
+function inputClosed(): Error {
+  return Object.assign(new Error('tar closed its input'), { code: 'EPIPE' });
 }
