@@ -53,7 +53,8 @@ async function netMeta(
   ctx: StageContext,
   modules: InstallModules,
 ): Promise<void> {
-  if (!ctx.config.network) {
+  const explicitMode = args.some((a) => ['custom', 'dhcp', 'disabled'].includes(a));
+  if (!ctx.config.network && !explicitMode) {
     // curtin's `auto` would copy the installer's own network setup; pxm writes nothing.
     ctx.log('net-meta: no network: config; nothing to do');
     return;

@@ -61,10 +61,11 @@ export function checkSupported(
   }
   if (used.has('net-meta') && present(config.network)) {
     if (!modules.net) throw notYet('network', 'network');
-    modules.net.validateNetwork?.(config.network);
+    blameFile(prov, () => modules.net?.validateNetwork?.(config.network));
   }
   if (used.has('extract') && modules.sources) {
-    modules.sources.validate?.(config, opts.targetIsDirectory);
+    const sources = modules.sources;
+    blameFile(prov, () => sources.validate?.(config, opts.targetIsDirectory));
   } else if (used.has('extract')) {
     if (present(config.sources)) throw notYet('sources', 'sources (extract)');
     if (present(config.write_files)) throw notYet('write_files', 'sources (write_files)');
@@ -73,5 +74,24 @@ export function checkSupported(
     for (const key of CURTHOOKS_KEYS) {
       if (present(config[key])) throw notYet(key, 'curthooks');
     }
+  }
+}
+
+/**
+ * Module validators name key paths (`network/config[0]`, `sources/10_root`); add the file
+ * that set the value, from provenance, so every config error names file and key path.
+ */
+function blameFile(prov: Provenance, validate: () => void): void {
+  try {
+    validate();
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    const keyPath = error.where.replace(/\[(\d+)\]/g, '/$1').replace(/^\/+/, '');
+    const file = sourceOf(prov, keyPath);
+    if (!file || error.where.startsWith(file)) throw error;
+    const problem = error.message.startsWith(`${error.where}: `)
+      ? error.message.slice(error.where.length + 2)
+      : error.message;
+    throw new ValidationError(`${file}: ${error.where}`, problem, { hint: error.hint });
   }
 }

@@ -16,6 +16,7 @@ import {
   type ProxyConfig,
 } from '../sources/index.js';
 import { runStorage, releaseStorage } from '../storage/index.js';
+import { netModule } from '../net/index.js';
 
 export interface StorageModule {
   /**
@@ -91,9 +92,14 @@ const storage: StorageModule = {
   },
 };
 
+const net: NetModule = {
+  runNetwork: (ctx, args) => netModule.runNetwork(ctx, args),
+  validateNetwork: (config) => netModule.validateNetwork(config),
+};
+
 export const installModules: InstallModules = {
   storage,
-  net: undefined,
+  net,
   sources,
   hooks: undefined,
 };

@@ -304,6 +304,37 @@ describe('pxm install --target', () => {
     expect(y.stdout).toMatch(/^early_commands:\n {2}20_skipped_later: null$/m);
   });
 
+  it('the network stage renders network: into OUTPUT_NETWORK_CONFIG; a bad one names its file', async () => {
+    const dir = tmp();
+    const target = path.join(dir, 'target');
+    const cfg = path.join(dir, 'net.yaml');
+    writeFileSync(
+      cfg,
+      [
+        'network:',
+        '  version: 1',
+        '  config:',
+        '    - {type: physical, name: eth0, mac_address: "52:54:00:12:34:56", subnets: [{type: static, address: 192.0.2.10/24}]}',
+        'late_commands:',
+        '  10_copy: cp "$OUTPUT_NETWORK_CONFIG" "$TARGET_MOUNT_POINT/network_config"',
+      ].join('\n'),
+    );
+    const r = await px(['install', '--target', target, '-c', cfg, ...logSets(dir)]);
+    expect(r.exitCode).toBe(0);
+    const rendered = readFileSync(path.join(target, 'network_config'), 'utf8');
+    expect(rendered).toMatch(/name: eth0/);
+    expect(rendered).toMatch(/192\.0\.2\.10\/24/);
+    const bad = path.join(dir, 'badnet.yaml');
+    writeFileSync(
+      bad,
+      'network:\n  version: 1\n  config:\n    - {type: physical, subnets: [{type: dhcp}]}\n',
+    );
+    const v = await px(['install', '--target', path.join(dir, 't2'), '-c', bad, ...logSets(dir)]);
+    expect(v.exitCode).toBe(2);
+    expect(v.stderr).toContain(`pxm: ${bad}: network/config[0]:`);
+    expect(existsSync(path.join(dir, 't2'))).toBe(false);
+  });
+
   it('an unimplemented curtin subcommand fails clearly, naming it', async () => {
     const dir = tmp();
     const r = await px([
