@@ -42,7 +42,11 @@ const QUIET = ['optional', 'critical', 'renderer', 'link-local', 'wakeonlan'];
 
 export function parseV2(net: Obj, base = 'network', problems = new Problems()): NetworkState {
   const state = emptyState();
-  const whereOf = new Map<string, string>();
+  // netplan references devices by id (the key), while the model uses interface names
+  // (set-name, else the id): track both.
+  const whereOfId = new Map<string, string>();
+  const whereOfName = new Map<string, string>();
+  const nameOfId = new Map<string, string>();
   for (const key of Object.keys(net)) {
     if (key === 'version' || SECTIONS[key]) continue;
     if (PASS_ONLY.includes(key)) {
@@ -69,17 +73,19 @@ export function parseV2(net: Obj, base = 'network', problems = new Problems()): 
       }
       const iface = parseDevice(new Fields(dev ?? {}, where, problems), type, id, state);
       if (!iface) continue;
-      if (whereOf.has(iface.name)) {
-        problems.add(where, `name ${iface.name} is already used by ${whereOf.get(iface.name)}`);
+      if (whereOfName.has(iface.name) || whereOfId.has(id)) {
+        const other = whereOfName.get(iface.name) ?? whereOfId.get(id);
+        problems.add(where, `name ${iface.name} is already used by ${other}`);
         continue;
       }
       // References in v2 use the device id, which is also the name unless set-name renames it.
-      whereOf.set(id, where);
-      if (iface.name !== id) whereOf.set(iface.name, where);
+      whereOfId.set(id, where);
+      whereOfName.set(iface.name, where);
+      nameOfId.set(id, iface.name);
       state.interfaces.push(iface);
     }
   }
-  checkV2References(state, net, base, whereOf, problems);
+  checkV2References(state, whereOfName, whereOfId, nameOfId, problems);
   return state;
 }
 
@@ -242,37 +248,26 @@ function parseAddressing(f: Fields, iface: Interface): void {
 
 function checkV2References(
   state: NetworkState,
-  net: Obj,
-  base: string,
-  whereOf: Map<string, string>,
+  whereOfName: Map<string, string>,
+  whereOfId: Map<string, string>,
+  nameOfId: Map<string, string>,
   problems: Problems,
 ): void {
   const memberOf = new Map<string, string>();
   for (const iface of state.interfaces) {
-    const where = whereOf.get(iface.name) ?? `${base}/${iface.name}`;
+    const where = whereOfName.get(iface.name) ?? iface.name;
     const members = iface.bond?.interfaces ?? iface.bridge?.interfaces ?? [];
     for (const m of members) {
-      if (!whereOf.has(m)) problems.add(where, `interfaces refers to ${m}, which is not defined`);
+      if (!whereOfId.has(m)) problems.add(where, `interfaces refers to ${m}, which is not defined`);
       else if (memberOf.has(m))
         problems.add(where, `interfaces: ${m} is already a member of ${memberOf.get(m)}`);
       else memberOf.set(m, iface.name);
     }
-    if (iface.vlan && !whereOf.has(iface.vlan.link))
+    if (iface.vlan && !whereOfId.has(iface.vlan.link))
       problems.add(where, `link refers to ${iface.vlan.link}, which is not defined`);
   }
   // Members and links were written as device ids; the model uses interface names.
-  const nameOfId = new Map<string, string>();
-  for (const section of Object.keys(SECTIONS)) {
-    const devs = net[section];
-    if (!isObj(devs)) continue;
-    for (const id of Object.keys(devs)) {
-      const iface = state.interfaces.find(
-        (i) => whereOf.get(id) === whereOf.get(i.name) && whereOf.has(id),
-      );
-      if (iface) nameOfId.set(id, iface.name);
-    }
-  }
-  const rn = (n: string) => nameOfId.get(n) ?? n;
+  const rn = (id: string) => nameOfId.get(id) ?? id;
   for (const iface of state.interfaces) {
     if (iface.bond) iface.bond.interfaces = iface.bond.interfaces.map(rn);
     if (iface.bridge) iface.bridge.interfaces = iface.bridge.interfaces.map(rn);

@@ -230,6 +230,24 @@ describe('network config v2', () => {
     expect(doc.state.warnings.join('\n')).toContain('mac_address');
   });
 
+  it('references are device ids; the model uses the set-name names', () => {
+    const eth = { match: { macaddress: '52:54:00:00:00:01' }, 'set-name': 'lan1' };
+    const doc = parseNetworkConfig({
+      network: { version: 2, ethernets: { e1: eth }, bonds: { b0: { interfaces: ['e1'] } } },
+    });
+    expect(
+      doc.kind === 'v2' && doc.state.interfaces.map((i) => [i.name, i.bond?.interfaces]),
+    ).toEqual([
+      ['lan1', undefined],
+      ['b0', ['lan1']],
+    ]);
+    expect(
+      problemsOf({
+        network: { version: 2, ethernets: { e1: eth }, bonds: { b0: { interfaces: ['lan1'] } } },
+      }),
+    ).toEqual(['network/bonds/b0: interfaces refers to lan1, which is not defined']);
+  });
+
   it('reports every problem in a bad v2 config with its key path', () => {
     expect(problemsOf(loadYaml(path.join(OWN_FIXTURES, 'bad-v2.yaml')))).toEqual([
       'network/ethernets/eth0: addresses[0] 10.0.0.5 has no prefix length (netplan needs ADDRESS/PREFIX)',
