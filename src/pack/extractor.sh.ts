@@ -2,8 +2,19 @@
 //
 // It must run under dash and busybox ash with only coreutils/busybox tools, so: no
 // `local`, no arrays, no `set -o pipefail`, no bash-isms; numbers are never
-// zero-padded (dash reads 010 as octal). Every check fails closed: `[ ok ] || fail`,
-// never `[ bad ] && fail`, so a corrupted test cannot wave a bad file through.
+// zero-padded (dash reads 010 as octal).
+//
+// Robust against damage, not just against a wrong checksum (an exhaustive single-bit
+// flip sweep over the head drove these rules, see docs/pack.md):
+// - The head holds no packed text at all: the command (.pxm/run) and the `info` text
+//   (.pxm/info) live in the payload. sh runs top-level code as it parses it, so a flip
+//   that turned a line of packed text into code would run before any check.
+// - Every check fails closed and exits inline: `[ ok ] || { pxm_fail ..; exit N; }`, so
+//   one damaged byte cannot disable both the message and the exit.
+// - Unpacking is gated on what verification recorded (pxm_ok_head, pxm_ok_payload), and
+//   the unpacked copy is hashed again: a skipped or damaged verify step still stops.
+// - No comments inside the code: a newline flipped into another byte would comment the
+//   next line out.
 //
 // @NAME@ placeholders are filled by script.ts. Layout of the finished file:
 //   line 1-2   shebang, usage comment         } hashed into PXM_HEAD_SHA256
@@ -16,7 +27,7 @@ export const EXTRACTOR_TEMPLATE = `#!/bin/sh
 PXM_HEAD_SHA256=@HEAD_SHA256@
 # Integrity: lines 1-2 and 4..PXM_HEAD_LINES hash to PXM_HEAD_SHA256; the PXM_PAYLOAD_SIZE
 # bytes after the first PXM_PAYLOAD_OFFSET bytes hash to PXM_PAYLOAD_SHA256. Both are
-# checked before anything from the payload is unpacked or run.
+# checked before anything from the payload is unpacked or run. Exit status 65: damaged.
 PXM_HEAD_LINES=@HEAD_LINES@
 PXM_PAYLOAD_OFFSET=@PAYLOAD_OFFSET@
 PXM_PAYLOAD_SIZE=@PAYLOAD_SIZE@
@@ -31,9 +42,6 @@ pxm_cleanup() {
   if [ -n "$pxm_dir" ] && [ -z "$pxm_keep" ]; then rm -rf "$pxm_dir"; fi
   pxm_dir=
 }
-# pxm_fail STATUS MESSAGE: exit statuses 2 usage, 65 corrupt file, 69 missing tool/runtime.
-# It prints by itself (no helper) so that as little code as possible sits between a
-# failed check and the exit.
 pxm_fail() { printf 'pxm-installer: error: %s\\n' "$2" >&2; pxm_cleanup; exit "$1"; }
 pxm_quote() { printf '%s' "$1" | sed "s/'/'\\\\\\\\''/g; 1s/^/'/; \\$s/\\$/'/"; }
 
@@ -49,53 +57,68 @@ usage: sh THIS_FILE [-v] [-p PREFIX] [--no-execute] [--keep] [MODE] [--] [ARGS..
   --no-execute       unpack only, print where, run nothing
   --keep             do not remove the unpacked directory afterwards
   -v                 say what is happening
+exit status: the command's; 2 usage, 65 damaged installer, 69 missing tool or node
 PXM_END_OF_USAGE
 }
 
 pxm_have_sha() {
   command -v sha256sum >/dev/null 2>&1 || command -v shasum >/dev/null 2>&1
 }
-# stdin -> lower-case hex sha256 on stdout
 pxm_sha256() {
   if command -v sha256sum >/dev/null 2>&1; then sha256sum; else shasum -a 256; fi |
     { read -r pxm_h pxm_rest; printf '%s\\n' "$pxm_h"; }
 }
+pxm_payload() {
+  tail -c +"$((PXM_PAYLOAD_OFFSET + 1))" "$pxm_self"
+}
 
 pxm_verify() {
-  [ -f "$pxm_self" ] && [ -r "$pxm_self" ] ||
-    pxm_fail 66 "cannot read this installer at '$pxm_self' (run it as: sh FILE)"
-  pxm_have_sha || pxm_fail 69 "sha256sum not found (coreutils or busybox): cannot verify this installer"
+  pxm_ok_head=
+  pxm_ok_payload=
+  { [ -f "$pxm_self" ] && [ -r "$pxm_self" ]; } ||
+    { pxm_fail 66 "cannot read this installer at '$pxm_self' (run it as: sh FILE)"; exit 66; }
+  pxm_have_sha ||
+    { pxm_fail 69 "sha256sum not found (coreutils or busybox): cannot verify this installer"; exit 69; }
   pxm_size=$(wc -c < "$pxm_self" | tr -d ' ')
   pxm_want=$((PXM_PAYLOAD_OFFSET + PXM_PAYLOAD_SIZE))
   if [ "$pxm_size" != "$pxm_want" ]; then
     if [ "$pxm_size" -lt "$pxm_want" ] 2>/dev/null; then
       pxm_fail 65 "$pxm_self is truncated ($pxm_size of $pxm_want bytes): refusing to run it; copy it again"
+      exit 65
     fi
     pxm_fail 65 "$pxm_self has the wrong size ($pxm_size bytes, expected $pxm_want): refusing to run it"
+    exit 65
   fi
   pxm_log "size ok ($pxm_size bytes)"
   pxm_got=$({ head -n 2 "$pxm_self"; head -n "$PXM_HEAD_LINES" "$pxm_self" | tail -n +4; } | pxm_sha256)
   [ "$pxm_got" = "$PXM_HEAD_SHA256" ] ||
-    pxm_fail 65 "$pxm_self: script checksum mismatch, the file was altered: refusing to run it"
+    { pxm_fail 65 "$pxm_self: script checksum mismatch, the file was altered: refusing to run it"; exit 65; }
+  pxm_ok_head=$pxm_got
   pxm_log "script sha256 ok ($pxm_got)"
-  pxm_got=$(tail -c +"$((PXM_PAYLOAD_OFFSET + 1))" "$pxm_self" | pxm_sha256)
+  pxm_got=$(pxm_payload | pxm_sha256)
   [ "$pxm_got" = "$PXM_PAYLOAD_SHA256" ] ||
-    pxm_fail 65 "$pxm_self: payload checksum mismatch, the file was altered: refusing to run it"
+    { pxm_fail 65 "$pxm_self: payload checksum mismatch, the file was altered: refusing to run it"; exit 65; }
+  pxm_ok_payload=$pxm_got
   pxm_log "payload sha256 ok ($pxm_got)"
+}
+
+pxm_verified() {
+  { [ "$pxm_ok_head" = "$PXM_HEAD_SHA256" ] && [ "$pxm_ok_payload" = "$PXM_PAYLOAD_SHA256" ]; } ||
+    { pxm_fail 65 "$pxm_self was not verified: refusing to run it"; exit 65; }
 }
 
 pxm_find_node() {
   if [ "$PXM_RUNTIME" != none ]; then return 0; fi
   pxm_node=$(command -v node 2>/dev/null) || pxm_node=
   [ -n "$pxm_node" ] ||
-    pxm_fail 69 "node not found on PATH: this installer carries no runtime and needs Node.js >= $PXM_NODE_MIN_MAJOR.$PXM_NODE_MIN_MINOR (install it, or repack with: pxm pack --with-node)"
+    { pxm_fail 69 "node not found on PATH: this installer carries no runtime and needs Node.js >= $PXM_NODE_MIN_MAJOR.$PXM_NODE_MIN_MINOR (install it, or repack with: pxm pack --with-node)"; exit 69; }
   pxm_v=$("$pxm_node" --version 2>/dev/null) || pxm_v=
   pxm_major=\${pxm_v#v}
   pxm_major=\${pxm_major%%.*}
   pxm_minor=\${pxm_v#v*.}
   pxm_minor=\${pxm_minor%%.*}
   case "$pxm_major:$pxm_minor" in
-    *[!0-9:]* | :* | *:) pxm_fail 69 "$pxm_node --version printed '$pxm_v': not a usable Node.js" ;;
+    *[!0-9:]* | :* | *:) pxm_fail 69 "$pxm_node --version printed '$pxm_v': not a usable Node.js"; exit 69 ;;
   esac
   if [ "$pxm_major" -gt "$PXM_NODE_MIN_MAJOR" ] ||
     { [ "$pxm_major" -eq "$PXM_NODE_MIN_MAJOR" ] && [ "$pxm_minor" -ge "$PXM_NODE_MIN_MINOR" ]; }; then
@@ -103,9 +126,17 @@ pxm_find_node() {
     return 0
   fi
   pxm_fail 69 "$pxm_node is Node.js $pxm_v; this installer needs >= $PXM_NODE_MIN_MAJOR.$PXM_NODE_MIN_MINOR (upgrade it, or repack with: pxm pack --with-node)"
+  exit 69
+}
+
+pxm_need_unpack_tools() {
+  command -v gzip >/dev/null 2>&1 || { pxm_fail 69 "gzip not found: needed to unpack"; exit 69; }
+  command -v tar >/dev/null 2>&1 || { pxm_fail 69 "tar not found: needed to unpack"; exit 69; }
 }
 
 pxm_unpack() {
+  pxm_verified
+  pxm_need_unpack_tools
   if [ -n "$pxm_prefix" ]; then
     (umask 077 && mkdir -p "$pxm_prefix") || pxm_fail 1 "cannot create $pxm_prefix"
     pxm_dir=$(cd "$pxm_prefix" && pwd) || pxm_fail 1 "cannot enter $pxm_prefix"
@@ -118,13 +149,10 @@ pxm_unpack() {
   trap 'pxm_cleanup; exit 130' INT
   trap 'pxm_cleanup; exit 143' TERM
   pxm_log "unpacking into $pxm_dir"
-  tail -c +"$((PXM_PAYLOAD_OFFSET + 1))" "$pxm_self" > "$pxm_dir/.payload.tar.gz" ||
-    pxm_fail 1 "cannot write $pxm_dir/.payload.tar.gz"
-  # Verify the copy actually unpacked: the file may have changed since pxm_verify read it.
+  pxm_payload > "$pxm_dir/.payload.tar.gz" || pxm_fail 1 "cannot write $pxm_dir/.payload.tar.gz"
   pxm_got=$(pxm_sha256 < "$pxm_dir/.payload.tar.gz")
-  [ "$pxm_got" = "$PXM_PAYLOAD_SHA256" ] || pxm_fail 65 "$pxm_self changed while unpacking: refusing to run it"
-  command -v gzip >/dev/null 2>&1 || pxm_fail 69 "gzip not found: needed to unpack"
-  command -v tar >/dev/null 2>&1 || pxm_fail 69 "tar not found: needed to unpack"
+  [ "$pxm_got" = "$PXM_PAYLOAD_SHA256" ] ||
+    { pxm_fail 65 "$pxm_self changed while unpacking: refusing to run it"; exit 65; }
   gzip -dc < "$pxm_dir/.payload.tar.gz" > "$pxm_dir/.payload.tar" || pxm_fail 1 "gzip -d failed"
   (cd "$pxm_dir" && tar -xf .payload.tar) || pxm_fail 1 "tar -x failed in $pxm_dir"
   rm -f "$pxm_dir/.payload.tar.gz" "$pxm_dir/.payload.tar"
@@ -144,32 +172,28 @@ pxm_unpack() {
       ;;
   esac
   if [ "$PXM_RUNTIME" = none ] && [ -z "$pxm_node" ]; then
-    pxm_node=$(command -v node 2>/dev/null) || pxm_node= # --no-execute: node is optional
+    pxm_node=$(command -v node 2>/dev/null) || pxm_node=
   fi
   if [ "$PXM_RUNTIME" != none ]; then
     chmod 755 "$pxm_dir/bin/node"
     rmdir "$pxm_dir/runtime" 2>/dev/null
     pxm_node=$pxm_dir/bin/node
   fi
-  # bin/pxm runs the packed bundle with the chosen node, whatever PATH says later.
   { printf '#!/bin/sh\\n'
     printf 'exec %s %s "$@"\\n' "$(pxm_quote "\${pxm_node:-node}")" "$(pxm_quote "$pxm_dir/pxm.cjs")"
   } > "$pxm_dir/bin/pxm" && chmod 755 "$pxm_dir/bin/pxm" || pxm_fail 1 "cannot write $pxm_dir/bin/pxm"
 }
 
 pxm_info() {
-  cat <<'PXM_END_OF_INFO'
-@INFO@
-PXM_END_OF_INFO
-}
-
-# The packed command; the installer's remaining arguments are appended.
-pxm_command() {
-  @COMMAND@ "$@"
+  pxm_verified
+  pxm_need_unpack_tools
+  pxm_payload | gzip -dc | tar -xOf - .pxm/info || { pxm_fail 1 "cannot read .pxm/info from the payload"; exit 1; }
+  printf 'payload:     %s bytes, sha256 %s (verified)\\n' "$PXM_PAYLOAD_SIZE" "$PXM_PAYLOAD_SHA256"
 }
 
 pxm_main() {
   pxm_self=$0 pxm_verbose= pxm_prefix= pxm_noexec= pxm_keep= pxm_mode= pxm_dir= pxm_dumpfile= pxm_node=
+  pxm_ok_head= pxm_ok_payload=
   while [ $# -gt 0 ]; do
     case $1 in
       -v | --verbose) pxm_verbose=1 ;;
@@ -195,6 +219,7 @@ pxm_main() {
     shift
   done
   pxm_verify
+  pxm_verified
   case \${pxm_mode:-extract} in
     check)
       printf 'OK: %s: script and payload sha256 verified (payload %s bytes, sha256 %s)\\n' \\
@@ -204,10 +229,10 @@ pxm_main() {
     info) pxm_info; return 0 ;;
     dump)
       if [ -n "$pxm_dumpfile" ]; then
-        tail -c +"$((PXM_PAYLOAD_OFFSET + 1))" "$pxm_self" > "$pxm_dumpfile" || pxm_fail 1 "cannot write $pxm_dumpfile"
+        pxm_payload > "$pxm_dumpfile" || pxm_fail 1 "cannot write $pxm_dumpfile"
         pxm_say "payload (tar.gz, $PXM_PAYLOAD_SIZE bytes) written to $pxm_dumpfile"
       else
-        tail -c +"$((PXM_PAYLOAD_OFFSET + 1))" "$pxm_self"
+        pxm_payload
       fi
       return 0
       ;;
@@ -219,11 +244,12 @@ pxm_main() {
     pxm_keep=1
     return 0
   fi
+  pxm_verified
   PXM_DIR=$pxm_dir
   PATH=$pxm_dir/bin:$PATH
   export PXM_DIR PATH
-  pxm_log "running the packed command"
-  pxm_command "$@"
+  pxm_log "running $pxm_dir/.pxm/run"
+  sh "$pxm_dir/.pxm/run" "$@"
   pxm_rc=$?
   if [ -n "$pxm_keep" ]; then pxm_say "kept $pxm_dir"; fi
   pxm_cleanup

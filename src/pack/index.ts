@@ -61,7 +61,7 @@ export interface PackSummary {
     bytes: number;
   };
   entries: { path: string; kind: TarEntry['kind']; bytes: number }[];
-  /** The `info` text the installer prints. */
+  /** The `info` text the installer prints (then its payload size and sha256). */
   info: string;
 }
 
@@ -82,8 +82,6 @@ function modeString(e: TarEntry): string {
 
 function infoText(o: {
   created: string;
-  payloadBytes: number;
-  payloadSha: string;
   runtime: PreparedRuntime | undefined;
   commandDisplay: string;
   entries: readonly TarEntry[];
@@ -105,11 +103,11 @@ function infoText(o: {
     'pxm self-extracting installer',
     `pxm version: ${pjson.version}`,
     `created:     ${o.created}`,
-    `payload:     tar.gz (gzip -9${o.runtime ? ', runtime in a stored member' : ''}), ${o.payloadBytes} bytes, sha256 ${o.payloadSha}`,
+    `format:      tar.gz (gzip -9${o.runtime ? ', runtime in a stored member' : ''}) after a POSIX sh extractor`,
     `runtime:     ${runtime}`,
     `command:     ${o.commandDisplay} [ARGS...]`,
     'needs:       sh, sha256sum, tail, head, wc, tr, sed, mktemp, gzip, tar' +
-      (o.runtime?.compression === 'xz' ? ', xz' : ''),
+      (o.runtime?.compression === 'xz' ? ', xz or unxz' : ''),
     'contents:',
     ...rows,
   ].join('\n');
@@ -137,7 +135,24 @@ export async function packInstaller(
       })
     : undefined;
 
-  const entries = finishEntries([
+  let run: string;
+  let commandDisplay: string;
+  if (opts.command && opts.command.length > 0) {
+    run = opts.command.map(shQuote).join(' ');
+    commandDisplay = run.replace(/\n/g, '\\n');
+  } else {
+    const configPaths = configs.map((c) => c.path);
+    run = ['pxm install', ...configPaths.map((p) => `--config "$PXM_DIR/${p}"`)].join(' ');
+    commandDisplay = ['pxm install', ...configPaths.map((p) => `--config $PXM_DIR/${p}`)].join(' ');
+  }
+  const ts =
+    opts.timestamp === true
+      ? new Date()
+      : opts.timestamp instanceof Date
+        ? opts.timestamp
+        : undefined;
+
+  const content = finishEntries([
     { kind: 'file', path: 'pxm.cjs', mode: 0o644, data: bundle },
     ...configs,
     ...added,
@@ -152,34 +167,23 @@ export async function packInstaller(
         ]
       : []),
   ]);
-  const payload = payloadArchive(entries, (e) => e.path.startsWith('runtime/'));
-
-  let command: string;
-  let commandDisplay: string;
-  if (opts.command && opts.command.length > 0) {
-    command = opts.command.map(shQuote).join(' ');
-    commandDisplay = command.replace(/\n/g, '\\n');
-  } else {
-    const configPaths = configs.map((c) => c.path);
-    command = ['pxm install', ...configPaths.map((p) => `--config "$PXM_DIR/${p}"`)].join(' ');
-    commandDisplay = ['pxm install', ...configPaths.map((p) => `--config $PXM_DIR/${p}`)].join(' ');
-  }
-  const ts =
-    opts.timestamp === true
-      ? new Date()
-      : opts.timestamp instanceof Date
-        ? opts.timestamp
-        : undefined;
+  // The command and the info text travel in the payload, never as text in the sh head
+  // (see extractor.sh.ts: text in the head could run if a damaged byte made it code).
   const info = infoText({
     created: ts ? ts.toISOString() : 'reproducible build (no timestamp)',
-    payloadBytes: payload.length,
-    payloadSha: sha256hex(payload),
     runtime,
     commandDisplay,
-    entries,
+    entries: content,
   });
+  const runScript = `#!/bin/sh\n# The command this installer runs (pxm pack); the installer's arguments follow.\nexec ${run} "$@"\n`;
+  const entries = finishEntries([
+    { kind: 'file', path: '.pxm/info', mode: 0o644, data: Buffer.from(`${info}\n`) },
+    { kind: 'file', path: '.pxm/run', mode: 0o755, data: Buffer.from(runScript) },
+    ...content,
+  ]);
+  const payload = payloadArchive(entries, (e) => e.path.startsWith('runtime/'));
   const installer = renderInstaller(
-    { runtime: runtime ? runtime.compression : 'none', nodeMin: minimumNode(), command, info },
+    { runtime: runtime ? runtime.compression : 'none', nodeMin: minimumNode() },
     payload,
   );
   return {

@@ -16,7 +16,15 @@ export type AddSpec =
   { src: string; dest: string } | { dest: string; content: string | Buffer; mode?: number };
 
 /** Top-level names the extractor itself uses; --add may not overwrite them. */
-const RESERVED = ['pxm.cjs', 'bin', 'configs', 'runtime', '.payload.tar', '.payload.tar.gz'];
+const RESERVED = [
+  '.pxm',
+  'pxm.cjs',
+  'bin',
+  'configs',
+  'runtime',
+  '.payload.tar',
+  '.payload.tar.gz',
+];
 
 /** Normalises an archive path and confines it to the extraction directory. */
 export function archivePath(dest: string, where: string): string {

@@ -7,10 +7,6 @@ export interface ScriptFields {
   /** 'none' when the installer uses the target's node. */
   runtime: 'none' | 'xz' | 'gzip';
   nodeMin: { major: number; minor: number };
-  /** sh words of the packed command, already quoted (see commandWords). */
-  command: string;
-  /** Text printed by `info` (no line may equal the heredoc delimiter). */
-  info: string;
 }
 
 export function sha256hex(data: Buffer | string): string {
@@ -22,13 +18,8 @@ export function shQuote(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-const INFO_DELIMITER = 'PXM_END_OF_INFO';
-
 /** Builds the complete installer file. */
 export function renderInstaller(fields: ScriptFields, payload: Buffer): Buffer {
-  if (fields.info.split('\n').includes(INFO_DELIMITER)) {
-    throw new Error(`installer info text may not contain the line ${INFO_DELIMITER}`);
-  }
   const payloadSha = sha256hex(payload);
   const fill = (headLines: number, offset: number, headSha: string) =>
     EXTRACTOR_TEMPLATE.replace('@HEAD_SHA256@', headSha)
@@ -39,9 +30,6 @@ export function renderInstaller(fields: ScriptFields, payload: Buffer): Buffer {
       .replace('@RUNTIME@', fields.runtime)
       .replace('@NODE_MIN_MAJOR@', String(fields.nodeMin.major))
       .replace('@NODE_MIN_MINOR@', String(fields.nodeMin.minor))
-      // Functions, not strings: replacement patterns like $& must not be interpreted.
-      .replace('@INFO@', () => fields.info)
-      .replace('@COMMAND@', () => fields.command)
       .replace('@MARKER@', MARKER);
 
   // The head states its own length in lines and bytes; iterate to the fixed point

@@ -16,7 +16,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { all, capable, haveCommand } from '../helpers/capability.js';
-import { bundlePath, pxm } from '../helpers/pxm.js';
+import { execa } from 'execa';
+import { copyFileSync } from 'node:fs';
+import { bundlePath } from '../helpers/pxm.js';
 import { buildInstaller } from '../../src/pack/index.js';
 import { SHELLS, SYSTEM_PATH, commandV, runInstaller, toolFarm } from './pack-harness.js';
 
@@ -27,6 +29,20 @@ const marker = path.join(work, 'MARKER');
 const argsFile = path.join(work, 'args');
 const installer = path.join(work, 'installer.sh');
 const config = path.join(work, 'site.yaml');
+// A private copy of the built bundle: other test runs in a shared tree may rebuild
+// dist/pxm.cjs meanwhile. Running the copy also shows that a bundle packs itself.
+const bundle = path.join(work, 'pxm-under-test.cjs');
+copyFileSync(bundlePath, bundle);
+// Without vitest's NODE_ENV=test: with it, oclif outside the repo looks for TypeScript
+// and warns on stderr (reported; not a pack matter).
+const { NODE_ENV: _vitestNodeEnv, ...cliEnv } = process.env;
+function pxm(args: string[]) {
+  return execa(process.execPath, [bundle, ...args], {
+    reject: false,
+    env: cliEnv,
+    extendEnv: false,
+  });
+}
 // The packed command: leaves a marker, records its arguments and $PXM_DIR, exits 7.
 const command = [
   'sh',
@@ -82,6 +98,10 @@ describe.skipIf(!ready)('pxm pack: the installer', () => {
   it('is an executable POSIX sh script', () => {
     expect(statSync(installer).mode & 0o777).toBe(0o755);
     expect(readFileSync(installer).subarray(0, 10).toString()).toBe('#!/bin/sh\n');
+    // No packed text in the sh head: the command lives in the verified payload only.
+    const head = readFileSync(installer).subarray(0, payloadOffset(installer)).toString();
+    expect(head).not.toContain(marker);
+    expect(head).not.toContain('site.yaml');
   });
 
   for (const shell of SHELLS) {
@@ -91,7 +111,8 @@ describe.skipIf(!ready)('pxm pack: the installer', () => {
         const r = await runInstaller(installer, ['info'], { shell, cwd: empty });
         expect(r.exitCode).toBe(0);
         expect(r.stdout).toContain('created:     reproducible build');
-        expect(r.stdout).toContain('payload:     tar.gz (gzip -9)');
+        expect(r.stdout).toContain('format:      tar.gz (gzip -9) after a POSIX sh extractor');
+        expect(r.stdout).toMatch(/^payload: +\d+ bytes, sha256 [0-9a-f]{64} \(verified\)$/m);
         expect(r.stdout).toContain("runtime:     none: uses node >= 20.19 from the target's PATH");
         expect(r.stdout).toMatch(/-rw-r--r-- +\d+ +pxm\.cjs$/m);
         expect(r.stdout).toMatch(/-rw------- +\d+ +configs\/01-site\.yaml$/m);
@@ -116,9 +137,7 @@ describe.skipIf(!ready)('pxm pack: the installer', () => {
         try {
           expect(path.dirname(dir)).toBe(tmp);
           expect(statSync(dir).mode & 0o777).toBe(0o700);
-          expect(readFileSync(path.join(dir, 'pxm.cjs')).equals(readFileSync(bundlePath))).toBe(
-            true,
-          );
+          expect(readFileSync(path.join(dir, 'pxm.cjs')).equals(readFileSync(bundle))).toBe(true);
           expect(readFileSync(path.join(dir, 'configs/01-site.yaml'), 'utf8')).toBe(
             readFileSync(config, 'utf8'),
           );
@@ -176,6 +195,9 @@ describe.skipIf(!ready)('pxm pack: the installer', () => {
     ).toBe(true);
     const names = execFileSync('tar', ['-tzf', out], { encoding: 'utf8' }).trim().split('\n');
     expect(names).toEqual([
+      '.pxm/',
+      '.pxm/info',
+      '.pxm/run',
       'configs/',
       'configs/01-site.yaml',
       'extra/',
@@ -191,9 +213,14 @@ describe.skipIf(!ready)('pxm pack: the installer', () => {
       ['a flipped byte in the payload', (_s, off) => off + 1000, /payload checksum mismatch/],
       ['a flipped last byte', (size) => size - 1, /payload checksum mismatch/],
       [
-        'a flipped byte in the packed command (header)',
-        (_s, _o, text) => text.indexOf('MARKER') + 2,
+        'a flipped byte in the extractor code (header)',
+        (_s, _o, text) => text.indexOf('pxm_unpack() {') + 5,
         /script checksum mismatch/,
+      ],
+      [
+        'a flipped byte in the packed command (payload)',
+        (_s, off) => off + 600,
+        /payload checksum mismatch/,
       ],
       [
         'a flipped byte in the recorded payload hash',
@@ -298,6 +325,7 @@ describe('reproducibility', () => {
 
   it('in memory as well, from config content; --timestamp makes a difference and says when', async () => {
     const opts = {
+      bundle,
       configs: [{ name: 'node-1.yaml', content: { install: { unmount: 'disabled' } } }],
     };
     const a = await buildInstaller(opts);
