@@ -168,6 +168,7 @@ export class Controller extends EventEmitter {
       inventory: null,
       createdAt: now,
       updatedAt: now,
+      version: 0,
     };
     this.checkDeploy(node.deploy, 'node.deploy');
     this.store.createNode(node);

@@ -1,6 +1,8 @@
 // The controller's answers to the metadata protocols: which user-data a node gets in
 // which status, what a signal or webhook event does to its lifecycle, who may enlist.
 import { PxmError } from '../util/errors.js';
+import { plaintextSignature } from '../oauth/plaintext.js';
+import type { TokenOwner } from './http/oauth-verify.js';
 import type { Controller } from './controller.js';
 import type { Form } from './http/form.js';
 import { field } from './http/form.js';
@@ -24,45 +26,89 @@ import {
 /** Builds a node's self-extracting installer from install configs (src/pack). */
 export type InstallerBuilder = (input: { nodeId: string; configs: string[] }) => Promise<Buffer>;
 
+/** What is rendered once per node version and then served from memory. */
+interface Snapshot {
+  node: NodeRecord;
+  metaData?: MetaData;
+}
+
+const CACHE_LIMIT = 50_000;
+
 export class MetadataPolicy implements MetadataBackend, LocalBackend, EnlistBackend {
   // Building an installer takes seconds; nodes retry. One build per node and inputs.
   private readonly installers = new Map<string, { key: string; build: Promise<Buffer> }>();
+  // Metadata reads dominate (boot storms, cloud-init polling): answers are rendered once
+  // per node version; each request costs one indexed version read. Credentials never
+  // change, so token lookups are cached outright (existence is checked per request).
+  private readonly snapshots = new Map<string, Snapshot>();
+  private readonly tokens = new Map<string, TokenOwner>();
 
   constructor(
     private readonly c: Controller,
     private readonly buildInstaller: InstallerBuilder | undefined,
   ) {}
 
+  private snapshot(id: string): Snapshot | undefined {
+    const version = this.c.store.getNodeVersion(id);
+    if (version === undefined) {
+      this.snapshots.delete(id);
+      return undefined;
+    }
+    let s = this.snapshots.get(id);
+    if (!s || s.node.version !== version) {
+      const node = this.c.store.getNode(id);
+      if (!node) return undefined;
+      if (this.snapshots.size >= CACHE_LIMIT) this.snapshots.clear();
+      s = { node };
+      this.snapshots.set(id, s);
+    }
+    return s;
+  }
+
   private node(id: string): NodeRecord | undefined {
-    return this.c.store.getNode(id);
+    return this.snapshot(id)?.node;
   }
 
   nodeByToken(tokenKey: string) {
-    const n = this.c.store.getNodeByTokenKey(tokenKey);
-    return (
-      n && {
+    let owner = this.tokens.get(tokenKey);
+    if (!owner) {
+      const n = this.c.store.getNodeByTokenKey(tokenKey);
+      if (!n) return undefined;
+      owner = {
         nodeId: n.id,
         consumerKey: n.credentials.consumerKey,
         tokenSecret: n.credentials.tokenSecret,
-      }
-    );
+        signature: plaintextSignature('', n.credentials.tokenSecret),
+      };
+      if (this.tokens.size >= CACHE_LIMIT) this.tokens.clear();
+      this.tokens.set(tokenKey, owner);
+    } else if (this.c.store.getNodeVersion(owner.nodeId) === undefined) {
+      this.tokens.delete(tokenKey); // the node was deleted: its credentials died with it
+      return undefined;
+    }
+    return owner;
   }
 
   metaData(nodeId: string): MetaData | undefined {
-    const n = this.node(nodeId);
-    return (
-      n && {
-        instanceId: n.id,
-        localHostname: n.hostname,
-        publicKeys: n.sshKeys,
-        vendorData: vendorData(n),
-      }
-    );
+    const s = this.snapshot(nodeId);
+    if (!s) return undefined;
+    const n = s.node;
+    s.metaData ??= {
+      instanceId: n.id,
+      localHostname: n.hostname,
+      publicKeys: n.sshKeys,
+      vendorData: vendorData(n),
+    };
+    return s.metaData;
   }
 
-  async userData(nodeId: string, info: RequestInfo): Promise<Buffer | undefined> {
-    let n = this.node(nodeId);
-    if (!n) return undefined;
+  async userData(nodeId: string, info: RequestInfo): Promise<Buffer | string | undefined> {
+    const snap = this.snapshot(nodeId);
+    if (!snap) return undefined;
+    if (snap.node.status === 'DEPLOYED' && snap.node.deploy.userData !== null) {
+      return snap.node.deploy.userData;
+    }
+    let n = snap.node;
     const urls = { base: info.baseUrl };
     if (n.status === 'COMMISSIONING') return Buffer.from(commissioningScript(n, urls));
     if (n.status === 'DEPLOYING' && n.deploy.netboot) return this.installer(n, info);

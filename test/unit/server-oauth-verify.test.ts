@@ -60,3 +60,19 @@ describe('server-side OAuth PLAINTEXT', () => {
     expect(status(() => verifyOAuth(h, lookup))).toBe(401);
   });
 });
+
+describe('parseOAuthParams (the hot-path parser)', () => {
+  it('agrees with the reference parser on signed headers and odd spacing', async () => {
+    const { parseAuthorizationHeader } = await import('../../src/oauth/plaintext.js');
+    const { parseOAuthParams } = await import('../../src/server/http/oauth-verify.js');
+    for (const h of [
+      authorizationHeader(creds),
+      'OAuth oauth_token="a%2Fb", oauth_signature="%26x",oauth_consumer_key=ck',
+      '  OAuth realm="", oauth_nonce="1"',
+    ]) {
+      expect(parseOAuthParams(h)).toEqual(parseAuthorizationHeader(h));
+    }
+    expect(parseOAuthParams('Bearer x')).toBeUndefined();
+    expect(parseOAuthParams('OAuth oauth_token="%E0%A4%A"')).toBeUndefined();
+  });
+});

@@ -114,3 +114,17 @@ describe('SqliteStore and Controller', () => {
     store.close();
   });
 });
+
+describe('one server per data dir', () => {
+  it('a second store on the same database file is refused while the first is open', () => {
+    const first = new SqliteStore(file);
+    try {
+      expect(() => new SqliteStore(file)).toThrow(/in use by another process/);
+    } finally {
+      first.close();
+    }
+    // Once the first is closed the file opens again, data intact.
+    const again = new SqliteStore(file);
+    again.close();
+  });
+});

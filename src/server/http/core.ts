@@ -30,7 +30,11 @@ export interface HttpContext {
 /** Returns true when it answered, false to let the next mount try. */
 export type Handler = (ctx: HttpContext) => Promise<boolean> | boolean;
 
+const PLAIN_PATH = /^(\/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*\/?$/;
+
 export function normalisePath(raw: string): string {
+  // Fast path: nothing to decode and no dot or empty segments.
+  if (PLAIN_PATH.test(raw) && !raw.includes('/..') && raw !== '') return raw;
   let p: string;
   try {
     p = decodeURIComponent(raw);
@@ -81,13 +85,13 @@ export function send(
   body: string | Buffer = '',
   headers: Record<string, string> = {},
 ): boolean {
-  const buf = typeof body === 'string' ? Buffer.from(body) : body;
   res.writeHead(status, {
     'Content-Type': 'text/plain; charset=utf-8',
-    'Content-Length': String(buf.length),
+    'Content-Length': String(typeof body === 'string' ? Buffer.byteLength(body) : body.length),
     ...headers,
   });
-  res.end(buf);
+  // A string body leaves node:http one write() with the headers; a Buffer costs a writev.
+  res.end(body);
   return true;
 }
 
@@ -125,13 +129,20 @@ export class HttpServer {
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const remote = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     try {
-      const url = new URL(req.url ?? '/', 'http://pxm.invalid');
+      const raw = req.url ?? '/';
+      const q = raw.indexOf('?');
+      const rawPath = q < 0 ? raw : raw.slice(0, q);
+      // A URL object costs more than the rest of a metadata answer: built on first use.
+      let url: URL | undefined;
       const ctx: HttpContext = {
         req,
         res,
         method: req.method ?? 'GET',
-        url,
-        path: normalisePath(url.pathname),
+        get url() {
+          url ??= new URL(raw.startsWith('/') ? raw : '/' + raw, 'http://pxm.invalid');
+          return url;
+        },
+        path: normalisePath(rawPath),
         remote,
         body: (limit) => readBody(req, limit),
       };

@@ -12,7 +12,7 @@ export interface LocalBackend {
   /** The node whose registered address is `remote`. */
   nodeAt(remote: string): string | undefined;
   metaData(nodeId: string): MetaData | undefined;
-  userData(nodeId: string, info: RequestInfo): Promise<Buffer | undefined>;
+  userData(nodeId: string, info: RequestInfo): Promise<Buffer | string | undefined>;
   /** Plain `#cloud-config` text (NoCloud vendor-data), or undefined. */
   vendorCloudConfig(nodeId: string): string | undefined;
   networkConfig(nodeId: string): string | undefined;

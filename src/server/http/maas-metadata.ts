@@ -34,7 +34,7 @@ export interface RequestInfo {
 export interface MetadataBackend {
   nodeByToken(tokenKey: string): TokenOwner | undefined;
   metaData(nodeId: string): MetaData | undefined;
-  userData(nodeId: string, info: RequestInfo): Promise<Buffer | undefined>;
+  userData(nodeId: string, info: RequestInfo): Promise<Buffer | string | undefined>;
   enlistUserData(info: RequestInfo): Buffer;
   signal(nodeId: string, form: Form): void;
   netbootOff(nodeId: string): void;

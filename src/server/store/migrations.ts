@@ -48,4 +48,7 @@ export const MIGRATIONS: readonly string[] = [
     expires_at INTEGER NOT NULL
   );
   `,
+  // A version per node row, bumped by every update: caches of rendered metadata check
+  // it (one indexed read) instead of re-reading and re-rendering the node.
+  `ALTER TABLE nodes ADD COLUMN version INTEGER NOT NULL DEFAULT 0;`,
 ];

@@ -46,6 +46,7 @@ interface NodeRow {
   inventory: string | null;
   created_at: number;
   updated_at: number;
+  version: number;
 }
 
 interface EventRow {
@@ -60,11 +61,27 @@ interface EventRow {
 export class SqliteStore implements Store {
   private readonly db: Database;
   private readonly stmts;
+  /** Node versions as last written by this process (the only writer). */
+  private readonly versions = new Map<string, number>();
 
   constructor(file: string, opts: { synchronous?: 'FULL' | 'NORMAL' } = {}) {
     const Driver = loadDriver();
-    this.db = new Driver(file);
-    this.db.pragma('journal_mode = WAL');
+    this.db = new Driver(file, { timeout: 2000 });
+    // One server per data dir: the exclusive lock makes a second `pxm server` on the
+    // same directory fail at start instead of both writing. It also makes this process
+    // the only writer, which is what lets `versions` below live in memory.
+    this.db.pragma('locking_mode = EXCLUSIVE');
+    try {
+      this.db.pragma('journal_mode = WAL');
+      // A write takes the exclusive lock now, not at the first request.
+      this.db.exec('BEGIN IMMEDIATE; COMMIT;');
+    } catch (e) {
+      this.db.close();
+      throw new PxmError(`the database ${file} is in use by another process`, {
+        cause: e,
+        hint: 'another pxm server is running with this --data-dir',
+      });
+    }
     this.db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
@@ -77,16 +94,17 @@ export class SqliteStore implements Store {
         'SELECT n.* FROM nodes n JOIN macs m ON m.node_id = n.id WHERE m.mac = ?',
       ),
       getByIp: db.prepare<[string], NodeRow>('SELECT * FROM nodes WHERE ip = ? LIMIT 1'),
+      version: db.prepare<[string], { version: number }>('SELECT version FROM nodes WHERE id = ?'),
       macsOf: db.prepare<[string], { mac: string }>(
         'SELECT mac FROM macs WHERE node_id = ? ORDER BY position',
       ),
       insertNode: db.prepare(
         `INSERT INTO nodes (id, hostname, domain, architecture, status, status_reason,
            status_changed_at, ip, power_type, power_parameters, ssh_keys, consumer_key,
-           token_key, token_secret, deploy, inventory, created_at, updated_at)
+           token_key, token_secret, deploy, inventory, created_at, updated_at, version)
          VALUES (@id, @hostname, @domain, @architecture, @status, @status_reason,
            @status_changed_at, @ip, @power_type, @power_parameters, @ssh_keys, @consumer_key,
-           @token_key, @token_secret, @deploy, @inventory, @created_at, @updated_at)`,
+           @token_key, @token_secret, @deploy, @inventory, @created_at, @updated_at, @version)`,
       ),
       deleteMacs: db.prepare<[string]>('DELETE FROM macs WHERE node_id = ?'),
       insertMac: db.prepare<[string, string, number]>(
@@ -94,7 +112,8 @@ export class SqliteStore implements Store {
       ),
       deleteNode: db.prepare<[string]>('DELETE FROM nodes WHERE id = ?'),
       casStatus: db.prepare<[string, string | null, number, number, string, string]>(
-        `UPDATE nodes SET status = ?, status_reason = ?, status_changed_at = ?, updated_at = ?
+        `UPDATE nodes SET status = ?, status_reason = ?, status_changed_at = ?, updated_at = ?,
+           version = version + 1
          WHERE id = ? AND status = ?`,
       ),
       stuck: db.prepare<[string, number], NodeRow>(
@@ -155,6 +174,7 @@ export class SqliteStore implements Store {
       inventory: row.inventory === null ? null : (JSON.parse(row.inventory) as unknown),
       createdAt: row.created_at,
       updatedAt: row.updated_at,
+      version: row.version,
     };
   }
 
@@ -179,6 +199,7 @@ export class SqliteStore implements Store {
         n.inventory === null || n.inventory === undefined ? null : JSON.stringify(n.inventory),
       created_at: n.createdAt,
       updated_at: n.updatedAt,
+      version: n.version,
     };
   }
 
@@ -192,6 +213,7 @@ export class SqliteStore implements Store {
       this.stmts.insertNode.run(this.toRow(node));
       this.writeMacs(node.id, node.macs);
     })();
+    this.versions.set(node.id, node.version);
   }
 
   getNode(id: string): NodeRecord | undefined {
@@ -207,6 +229,14 @@ export class SqliteStore implements Store {
   getNodeByTokenKey(tokenKey: string): NodeRecord | undefined {
     const row = this.stmts.getByToken.get(tokenKey);
     return row && this.toNode(row);
+  }
+
+  getNodeVersion(id: string): number | undefined {
+    const v = this.versions.get(id);
+    if (v !== undefined) return v;
+    const row = this.stmts.version.get(id);
+    if (row) this.versions.set(id, row.version);
+    return row?.version;
   }
 
   getNodeByIp(ip: string): NodeRecord | undefined {
@@ -245,23 +275,31 @@ export class SqliteStore implements Store {
   }
 
   updateNode(id: string, patch: NodePatch): NodeRecord | undefined {
-    return this.db.transaction(() => {
+    const result = this.db.transaction(() => {
       const cur = this.getNode(id);
       if (!cur) return undefined;
-      const next: NodeRecord = { ...cur, ...patch, updatedAt: Date.now() };
+      const next: NodeRecord = {
+        ...cur,
+        ...patch,
+        updatedAt: Date.now(),
+        version: cur.version + 1,
+      };
       const row = this.toRow(next);
       this.db
         .prepare(
           `UPDATE nodes SET hostname=@hostname, domain=@domain, architecture=@architecture,
              status=@status, status_reason=@status_reason, status_changed_at=@status_changed_at,
              ip=@ip, power_type=@power_type, power_parameters=@power_parameters,
-             ssh_keys=@ssh_keys, deploy=@deploy, inventory=@inventory, updated_at=@updated_at
+             ssh_keys=@ssh_keys, deploy=@deploy, inventory=@inventory, updated_at=@updated_at,
+             version=version + 1
            WHERE id=@id`,
         )
         .run(row);
       if (patch.macs) this.writeMacs(id, patch.macs);
       return next;
     })();
+    if (result) this.versions.set(id, result.version);
+    return result;
   }
 
   compareAndSetStatus(
@@ -272,10 +310,14 @@ export class SqliteStore implements Store {
     now: number,
   ): NodeRecord | undefined {
     const r = this.stmts.casStatus.run(to, reason, now, now, id, from);
-    return r.changes === 1 ? this.getNode(id) : undefined;
+    if (r.changes !== 1) return undefined;
+    const n = this.getNode(id);
+    if (n) this.versions.set(id, n.version);
+    return n;
   }
 
   deleteNode(id: string): boolean {
+    this.versions.delete(id);
     return this.stmts.deleteNode.run(id).changes === 1;
   }
 

@@ -40,6 +40,8 @@ export interface NodeRecord {
   inventory: unknown;
   createdAt: number;
   updatedAt: number;
+  /** Bumped by every change to the node: a cache key. */
+  version: number;
 }
 
 export interface NodeEvent {
@@ -88,6 +90,8 @@ export interface Store {
   getNodeByMac(mac: string): NodeRecord | undefined;
   getNodeByTokenKey(tokenKey: string): NodeRecord | undefined;
   getNodeByIp(ip: string): NodeRecord | undefined;
+  /** The node's current version, or undefined when it does not exist (cheap). */
+  getNodeVersion(id: string): number | undefined;
   listNodes(filter: NodeFilter): { items: NodeRecord[]; total: number };
   /** Applies the patch; returns the updated node, or undefined when it does not exist. */
   updateNode(id: string, patch: NodePatch): NodeRecord | undefined;
