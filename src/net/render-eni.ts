@@ -39,7 +39,7 @@ export function renderEni(state: NetworkState): RenderedFile[] {
   ];
 }
 
-/** The stanzas of one interface as text (also what OUTPUT_INTERFACES would hold). */
+/** The stanzas of one interface as interfaces(5) text. */
 export function stanzas(state: NetworkState, iface: Interface): string {
   const name = iface.name;
   const lines: string[] = [];
