@@ -186,6 +186,32 @@ describe.skipIf(!ready)('pxm pack: the installer', () => {
     rmSync(marker, { force: true });
   });
 
+  it('an interrupted run (SIGTERM to the process group) removes its directory', async () => {
+    const slow = path.join(work, 'slow.sh');
+    const p = await pxm(['pack', '-o', slow, '--', 'sh', '-c', `touch ${marker}.slow; sleep 60`]);
+    expect(p.exitCode).toBe(0);
+    const child = execa(
+      '/usr/bin/env',
+      ['-i', `PATH=${SYSTEM_PATH}`, `TMPDIR=${tmp}`, 'dash', slow],
+      {
+        cwd: empty,
+        reject: false,
+        detached: true, // its own process group, like a shell job receiving Ctrl-C
+      },
+    );
+    try {
+      for (let i = 0; i < 600 && !existsSync(`${marker}.slow`); i++)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(leftovers()).toHaveLength(1);
+      process.kill(-(child.pid as number), 'SIGTERM');
+      const r = await child;
+      expect(r.exitCode).toBe(143);
+      expect(leftovers()).toEqual([]);
+    } finally {
+      rmSync(`${marker}.slow`, { force: true });
+    }
+  });
+
   it('dump FILE writes the verified payload archive', async () => {
     const out = path.join(work, 'payload.tar.gz');
     const r = await runInstaller(installer, ['dump', out], { cwd: empty });
