@@ -189,7 +189,7 @@ async function realRun(
       // Refused before anything ran (a builtin's own validation): still exit 2.
       await reporter.flush();
       installLog.close();
-      await rm(paths.top, { recursive: true, force: true });
+      await removeWorkingDir(paths, warn);
       throw error;
     }
     const cause = failureCause(error);
@@ -220,7 +220,7 @@ async function realRun(
   }
   await reporter.flush();
   installLog.close();
-  await rm(paths.top, { recursive: true, force: true });
+  await removeWorkingDir(paths, warn);
   return result;
 }
 
@@ -323,6 +323,19 @@ async function releaseTarget(st: RunState): Promise<void> {
     (a, b) => b.split('/').length - a.split('/').length,
   );
   for (const m of left) await st.runner.run({ argv: ['umount', m], description: 'unmount target' });
+}
+
+/**
+ * Removes the working dir, unless something is still mounted below it (a disk target
+ * whose unmount failed): a recursive delete would then erase the installed system.
+ */
+async function removeWorkingDir(paths: WorkingPaths, warn: (m: string) => void): Promise<void> {
+  const mounted = await mountsUnder(paths.top);
+  if (mounted.length) {
+    warn(`left ${paths.top} in place: still mounted: ${mounted.join(', ')}`);
+    return;
+  }
+  await rm(paths.top, { recursive: true, force: true });
 }
 
 function failureCause(error: unknown): string {
