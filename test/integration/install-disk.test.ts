@@ -82,7 +82,7 @@ describe.runIf(can)('pxm install onto a disk named by storage:', () => {
       );
       expect(statSync(path.join(mnt, 'root/curtin-install-cfg.yaml')).mode & 0o777).toBe(0o400);
       expect(readFileSync(path.join(mnt, 'root/curtin-install.log'), 'utf8')).toContain(
-        'late-saw-mount',
+        'finish: cmd-install/stage-late/10_mounted: SUCCESS',
       );
     } finally {
       execFileSync('umount', [mnt]);
