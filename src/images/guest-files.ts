@@ -16,12 +16,18 @@ export const HARNESS_PARAM = 'pxm.harness';
  * cloud-init settings for a netbooted overlay root: C.UTF-8 exists without locales
  * (otherwise the locale module fails and cloud-init ends in `error`), and cloud-init must
  * not rewrite the network that live-boot configured in the initramfs (it would take the
- * root filesystem's only link down).
+ * root filesystem's only link down). Growing the root and generating ssh host keys only
+ * produce warnings on an overlay root without sshd.
  */
 const cloudCfg = `# Written by pxm images build-ephemeral.
 locale: C.UTF-8
 network:
   config: disabled
+# The root is a RAM overlay: nothing to grow, and no sshd in the image to give keys to.
+resize_rootfs: false
+growpart:
+  mode: "off"
+ssh_genkeytypes: []
 `;
 
 const pxmWrapper = `#!/bin/sh

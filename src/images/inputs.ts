@@ -11,7 +11,7 @@ import { ValidationError } from '../util/errors.js';
 /** Bump when debootstrap or the package installation step changes (invalidates roots). */
 export const ROOT_REVISION = 1;
 /** Bump when anything the builder writes into the image after installing packages changes. */
-export const BUILDER_REVISION = 2;
+export const BUILDER_REVISION = 3;
 
 /** Always installed: kernel, live boot from HTTP, init, cloud-init, the tools pxm drives. */
 export const BASE_PACKAGES: readonly string[] = [

@@ -4,7 +4,7 @@
 // version, so CI builds it once per machine and reuses it until one of those changes.
 import { execa } from 'execa';
 import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { all, haveCommand, haveRoot, type Capability } from './capability.js';
 import { bundlePath } from './pxm.js';
@@ -59,6 +59,8 @@ async function buildTestImage(): Promise<TestImage> {
   child.all?.on('data', (d: Buffer) => log.write(d));
   const r = await child;
   await new Promise((resolve) => log.end(resolve));
+  // The builder keeps its own log of a real build (logs/build-<key>.log).
+  if (r.exitCode === 0) await rm(logFile, { force: true });
   if (r.exitCode !== 0)
     throw new Error(
       `building the test image failed (exit ${r.exitCode}); see ${logFile}:\n${String(r.all).slice(-3000)}`,

@@ -27,7 +27,7 @@ export interface BootVmOptions {
   script: string;
   /** Blank sparse raw disks, attached as virtio-blk with serials disk-a, disk-b, ... */
   disks?: VmDisk[];
-  /** Whole run, qemu start to report. Default 5 minutes (boots take 1.5-2 min here). */
+  /** Whole run, qemu start to report. Default 10 min (boots take 1.5 min idle, 7 loaded). */
   timeoutMs?: number;
   /** Limit from the moment the guest fetched the script. Default: only timeoutMs. */
   scriptTimeoutMs?: number;
@@ -95,7 +95,7 @@ function tail(text: string, lines = 40): string {
 
 export async function bootVm(opts: BootVmOptions): Promise<VmResult> {
   const image = opts.image ?? (await ensureTestImage());
-  const timeoutMs = opts.timeoutMs ?? 300_000;
+  const timeoutMs = opts.timeoutMs ?? 600_000;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pxm-vm-'));
   const consolePath = path.join(dir, 'console.log');
   const disks: string[] = [];

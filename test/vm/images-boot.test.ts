@@ -22,7 +22,8 @@ describe.skipIf(!run)('ephemeral image in the VM harness', () => {
       image,
       disks: [{ sizeMiB: 128 }, { sizeMiB: 128 }, { sizeMiB: 64 }],
       keepDisks: true,
-      timeoutMs: 420_000,
+      // Generous: boots take 2-7 min here depending on how loaded the two cores are.
+      timeoutMs: 900_000,
       script:
         scenarioScript([
           {

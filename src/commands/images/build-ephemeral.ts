@@ -2,7 +2,7 @@
 // operator's own Debian mirror. Thin: parse flags, check preconditions, call src/images.
 import { Flags } from '@oclif/core';
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PxmCommand } from '../../cli/base-command.js';
@@ -110,6 +110,7 @@ export default class ImagesBuildEphemeral extends PxmCommand {
         process.exit(128 + (signal === 'SIGINT' ? 2 : 15)),
       );
     };
+    let keptLog: string | undefined;
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     try {
@@ -125,6 +126,10 @@ export default class ImagesBuildEphemeral extends PxmCommand {
           onWorkDir: (c) => (cleanup = c),
         }),
       );
+      // Keep one log per image actually built; a cache hit's log says nothing.
+      keptLog = result.cached
+        ? undefined
+        : path.join(cacheDir, 'logs', `build-${result.manifest.key}.log`);
       let dir = result.dir;
       if (flags.output) {
         dir = path.resolve(flags.output);
@@ -150,6 +155,7 @@ export default class ImagesBuildEphemeral extends PxmCommand {
         );
       }
     } catch (error) {
+      keptLog = logPath;
       process.stderr.write(`build log: ${logPath}\n`);
       throw error;
     } finally {
@@ -157,6 +163,8 @@ export default class ImagesBuildEphemeral extends PxmCommand {
       process.off('SIGTERM', onSignal);
       await reporter.flush();
       await new Promise((r) => log.end(r));
+      if (keptLog === undefined) await rm(logPath, { force: true });
+      else if (keptLog !== logPath) await rename(logPath, keptLog);
     }
   }
 }
