@@ -3,7 +3,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pxm } from '../helpers/pxm.js';
@@ -126,5 +126,33 @@ describe('webhook reporting', () => {
       expect(got.every((g) => g.auth === undefined)).toBe(true); // no keys: unsigned
       expect(got.at(-1)?.body.files?.[0]?.encoding).toBe('base64');
     });
+  });
+
+  it('an unreachable webhook never fails the install; the failure is in the log', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pxm-report-test-'));
+    dirs.push(dir);
+    // A port nobody listens on: take one from a server and close it.
+    const probe = http.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise((resolve) => probe.close(resolve));
+    const r = await pxm([
+      'install',
+      '--target',
+      path.join(dir, 'target'),
+      '--set',
+      `json:reporting={"hook":{"type":"webhook","endpoint":"http://127.0.0.1:${port}/status"}}`,
+      '--set',
+      'late_commands/10_ok=true',
+      '--set',
+      `install/log_file=${dir}/install.log`,
+    ]);
+    expect(r.exitCode).toBe(0);
+    const log = readFileSync(path.join(dir, 'install.log'), 'utf8');
+    expect(log).toMatch(
+      new RegExp(
+        `reporting/hook: webhook http://127\\.0\\.0\\.1:${port}/status: .*\\(event cmd-install\\)`,
+      ),
+    );
   });
 });
