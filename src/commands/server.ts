@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { PxmCommand } from '../cli/base-command.js';
 import { loadServerConfig, type ServerConfig } from '../server/config.js';
 import { startServer } from '../server/server.js';
+import { attachBoot } from '../server/boot/service.js';
 
 export default class Server extends PxmCommand {
   static override description =
@@ -18,6 +19,18 @@ export default class Server extends PxmCommand {
     config: Flags.string({
       description: 'YAML settings file (data_dir, listen, http_port, domain, timeouts)',
     }),
+    'tftp-port': Flags.integer({
+      description: 'TFTP port; when given, failing to bind it is fatal [default: 69, best effort]',
+      min: 0,
+      max: 65535,
+    }),
+    'tftp-root': Flags.string({
+      description: 'boot root served over TFTP and HTTP /boot [default: <data-dir>/boot]',
+    }),
+    'boot-url': Flags.string({
+      description:
+        'controller URL as booting nodes reach it [default: http://<listen>:<http-port>]',
+    }),
   };
 
   async run(): Promise<void> {
@@ -32,6 +45,19 @@ export default class Server extends PxmCommand {
       installerWithNode: cfg.installerWithNode,
       log: (line) => process.stderr.write(`pxm server: ${line}\n`),
     });
+    // Network boot (TFTP + HTTP /boot): src/server/boot/service.ts.
+    const boot = await attachBoot(server, {
+      dataDir: flags['data-dir'] ?? cfg.dataDir ?? '/var/lib/pxm',
+      listen: flags.listen ?? cfg.listen ?? '0.0.0.0',
+      httpPort: server.port,
+      tftpPort: flags['tftp-port'],
+      tftpRoot: flags['tftp-root'],
+      bootUrl: flags['boot-url'],
+      log: (line) => process.stderr.write(`pxm server: ${line}\n`),
+    }).catch(async (e: unknown) => {
+      await server.close();
+      throw e;
+    });
     const addr = server.http.server.address();
     const shown = typeof addr === 'object' && addr ? `${addr.address}:${addr.port}` : String(addr);
     process.stderr.write(
@@ -40,7 +66,10 @@ export default class Server extends PxmCommand {
     await new Promise<void>((resolve) => {
       const stop = (sig: string): void => {
         process.stderr.write(`pxm server: ${sig}, shutting down\n`);
-        void server.close().then(resolve);
+        void boot
+          .close()
+          .then(() => server.close())
+          .then(resolve);
       };
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../src/server/server.js';
-import { startBootService, type BootService } from '../../src/server/boot/service.js';
+import { advertisedBase, attachBoot, type BootService } from '../../src/server/boot/service.js';
 import { capable, haveCommand } from '../helpers/capability.js';
 
 const HOST = '127.0.0.1';
@@ -66,22 +66,26 @@ describe.runIf(capable(haveCommand('curl'), 'boot service with the controller'))
         sweepIntervalMs: 60_000,
       });
       base = `http://${HOST}:${running.port}`;
-      boot = await startBootService({
-        nodes: running.controller,
+      boot = await attachBoot(running, {
         dataDir: data,
-        tftpListen: [HOST],
+        listen: HOST,
+        httpPort: running.port,
         tftpPort: 0,
-        httpBase: base,
-        logHost: HOST,
+        log: () => {},
       });
-      running.http.mount('/boot', boot.httpHandler);
-      tftpPort = boot.tftp.addresses()[0]!.port;
+      tftpPort = boot.tftp!.addresses()[0]!.port;
     });
 
     afterAll(async () => {
       await boot?.close();
       await running?.close();
       rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('advertises the listen address, or a real one for a wildcard', () => {
+      expect(advertisedBase('10.1.2.3', 5240)).toBe('http://10.1.2.3:5240');
+      expect(advertisedBase('fd00::1', 80)).toBe('http://[fd00::1]:80');
+      expect(advertisedBase('0.0.0.0', 5240)).not.toContain('0.0.0.0');
     });
 
     it('follows the node through commissioning and records boot events', async () => {

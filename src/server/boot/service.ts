@@ -2,6 +2,7 @@
 // mount under /boot (the same generated configs and static files, plus the iPXE script).
 // The controller is reached through the small NodeSource interface, so this file does
 // not depend on how the store works.
+import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -53,7 +54,8 @@ export interface BootServiceOptions {
 }
 
 export interface BootService {
-  tftp: TftpServer;
+  /** Undefined when started without TFTP listeners (HTTP boot only). */
+  tftp: TftpServer | undefined;
   /** Mount at `/boot` on the controller's HttpServer. */
   httpHandler: Handler;
   close(): Promise<void>;
@@ -124,15 +126,18 @@ export async function startBootService(o: BootServiceOptions): Promise<BootServi
     },
   };
   const log = o.log ?? (() => {});
-  const tftp = new TftpServer(wrapped, {
-    listen: o.tftpListen.map((address) => ({ address, port: o.tftpPort })),
-    onEvent: (e: TftpEvent) => {
-      if (e.type === 'listening') log(`tftp: listening on ${e.address} port ${e.port}`);
-      else if (e.type === 'transfer-end' && !e.result.ok)
-        log(`tftp: ${e.filename} to ${e.remote.address} failed: ${e.result.error ?? ''}`);
-    },
-  });
-  await tftp.start();
+  const tftp =
+    o.tftpListen.length === 0
+      ? undefined
+      : new TftpServer(wrapped, {
+          listen: o.tftpListen.map((address) => ({ address, port: o.tftpPort })),
+          onEvent: (e: TftpEvent) => {
+            if (e.type === 'listening') log(`tftp: listening on ${e.address} port ${e.port}`);
+            else if (e.type === 'transfer-end' && !e.result.ok)
+              log(`tftp: ${e.filename} to ${e.remote.address} failed: ${e.result.error ?? ''}`);
+          },
+        });
+  await tftp?.start();
 
   const httpHandler: Handler = async (ctx) => {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return false;
@@ -186,7 +191,7 @@ export async function startBootService(o: BootServiceOptions): Promise<BootServi
     tftp,
     httpHandler,
     async close() {
-      await tftp.close();
+      await tftp?.close();
     },
   };
 }
@@ -203,4 +208,63 @@ async function* chunks(src: TftpSource): AsyncGenerator<Buffer> {
   } finally {
     await src.close();
   }
+}
+
+/**
+ * The controller URL as booting nodes reach it: the listen address when it is a real
+ * one, else the first non-internal IPv4 address of this machine.
+ */
+export function advertisedBase(listen: string, port: number): string {
+  let host = listen;
+  if (listen === '0.0.0.0' || listen === '::' || listen === '') {
+    const all = Object.values(os.networkInterfaces()).flatMap((a) => a ?? []);
+    host = all.find((a) => a.family === 'IPv4' && !a.internal)?.address ?? '127.0.0.1';
+  }
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+export interface AttachOptions {
+  dataDir: string;
+  /** The controller's listen address (TFTP listens there too). */
+  listen: string;
+  /** The HTTP port actually bound. */
+  httpPort: number;
+  /** Given on the command line: failure to bind is then fatal. Default 69, best effort. */
+  tftpPort?: number;
+  tftpRoot?: string;
+  bootUrl?: string;
+  log: (line: string) => void;
+}
+
+/**
+ * Adds network boot to a running controller: /boot over HTTP always, TFTP on
+ * `tftpPort`. With the default port a bind failure (not root, port taken) is logged and
+ * the server goes on without TFTP, so several test servers can run side by side; an
+ * explicit --tftp-port must work or the server does not start.
+ */
+export async function attachBoot(
+  server: { controller: NodeSource; http: { mount(prefix: string, h: Handler): void } },
+  o: AttachOptions,
+): Promise<BootService> {
+  const httpBase = o.bootUrl?.replace(/\/+$/, '') ?? advertisedBase(o.listen, o.httpPort);
+  const logHost = new URL(httpBase).hostname.replace(/^\[|\]$/g, '');
+  const base = {
+    nodes: server.controller,
+    dataDir: o.dataDir,
+    ...(o.tftpRoot ? { bootRoot: o.tftpRoot } : {}),
+    tftpPort: o.tftpPort ?? 69,
+    httpBase,
+    logHost,
+    log: o.log,
+  };
+  let svc: BootService;
+  try {
+    svc = await startBootService({ ...base, tftpListen: [o.listen] });
+  } catch (e) {
+    if (o.tftpPort !== undefined) throw e;
+    o.log(`tftp: not started on port 69 (${(e as Error).message}); HTTP boot only`);
+    svc = await startBootService({ ...base, tftpListen: [] });
+  }
+  server.http.mount('/boot', svc.httpHandler);
+  return svc;
 }
