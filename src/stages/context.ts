@@ -56,4 +56,6 @@ export interface StageContext {
    * the config and log are saved into the target, also when the install failed.
    */
   onFinish: (undo: () => Promise<void>) => void;
+  /** Aborted when the install is interrupted (SIGINT/SIGTERM): stop long work. */
+  signal?: AbortSignal;
 }

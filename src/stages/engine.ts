@@ -115,6 +115,8 @@ interface RunState {
   announce?: (line: string) => void;
   /** Undo steps registered by builtins (ctx.onFinish), run in reverse at the end. */
   cleanups: Array<() => Promise<void>>;
+  /** Aborted on SIGINT/SIGTERM. */
+  signal?: AbortSignal;
 }
 
 async function realRun(
@@ -154,6 +156,7 @@ async function realRun(
   const target = opts.target ? path.resolve(opts.target) : path.join(paths.top, 'target');
   const env = contractEnv(paths, target, config);
   const runner = new Runner({ output: sink, env });
+  const interrupt = new AbortController();
   const top = reporter.stack(TOP_STACK, 'curtin command install');
   const log = (line: string): void => installLog.line(line);
   const st: RunState = {
@@ -167,7 +170,16 @@ async function realRun(
     modules,
     log,
     cleanups: [],
+    signal: interrupt.signal,
   };
+  // Ctrl-C or a SIGTERM stops the running command (and extraction), then the failure
+  // path runs as for any failed command: events, error tarball, unmount, exit 3.
+  const onSignal = (sig: NodeJS.Signals): void => {
+    log(`received ${sig}: stopping`);
+    interrupt.abort(new Error(`interrupted by ${sig}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   let result: InstallResult;
   try {
     await prepareWorkingDir(paths, target, config, opts.self);
@@ -218,6 +230,8 @@ async function realRun(
     top.finish('FAIL', `Installation failed: ${cause}`, await postFiles(config, settings.logFile));
     result = { exitCode: ExitCode.INSTALL_FAILED, cause, errorTarfile, plan: runner.plan };
   }
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
   await reporter.flush();
   installLog.close();
   await removeWorkingDir(paths, warn);
@@ -288,12 +302,13 @@ async function runCommand(
           stack,
           log: st.log,
           onFinish: (undo) => st.cleanups.push(undo),
+          signal: st.signal,
         };
         await runBuiltin(a.name, a.args, ctx, st.modules);
       } else if (a.kind === 'exec') {
-        await runner.run({ argv: a.argv, description: cmd.key });
+        await runner.run({ argv: a.argv, description: cmd.key, signal: st.signal });
       } else {
-        await runner.run({ argv: ['sh', '-c', a.script], description: cmd.key });
+        await runner.run({ argv: ['sh', '-c', a.script], description: cmd.key, signal: st.signal });
       }
     });
   } catch (error) {

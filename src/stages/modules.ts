@@ -61,6 +61,7 @@ const sources: SourcesModule = {
       sources: ctx.config.sources,
       target: ctx.target,
       proxy: (ctx.config.proxy ?? undefined) as ProxyConfig | undefined,
+      signal: ctx.signal,
     }),
   writeFiles: (ctx) =>
     writeFiles({
