@@ -87,7 +87,13 @@ chmod +x "$work/hand.sh"
 run_pxm() { node "$bundle" block-meta custom -c "$work/storage.yaml" -t "$T" --fstab "$work/fstab" --umount >/dev/null 2>"$work/pxm.err" || { cat "$work/pxm.err" >&2; return 1; }; }
 run_start() { node "$bundle" --version >/dev/null; }
 run_hand() { "$work/hand.sh" >/dev/null 2>"$work/hand.err" || { cat "$work/hand.err" >&2; return 1; }; }
-timeit() { local s=$EPOCHREALTIME; "$1"; local e=$EPOCHREALTIME; echo "$s $e" | awk '{printf "%.3f\n", $2-$1}'; }
+# Times "$1" into LAST (seconds); a failed run is reported and counted, not timed.
+fails_pxm=0 fails_hand=0
+timeit() {
+  local s=$EPOCHREALTIME
+  if "$1"; then LAST=$(echo "$s $EPOCHREALTIME" | awk '{printf "%.3f", $2-$1}'); return 0; fi
+  echo "$1 failed (not timed)" >&2; LAST=''; return 1
+}
 
 # Warm-up: page cache, first-run effects (not timed).
 run_pxm; run_hand; run_pxm
@@ -95,14 +101,14 @@ grep -q ' /srv ext4 ' "$work/fstab" || { echo "pxm did not write the expected fs
 
 pxm_t=() hand_t=() start_t=()
 for ((i = 1; i <= ROUNDS; i++)); do
-  if ((i % 2)); then
-    pxm_t+=("$(timeit run_pxm)"); hand_t+=("$(timeit run_hand)")
-  else
-    hand_t+=("$(timeit run_hand)"); pxm_t+=("$(timeit run_pxm)")
-  fi
+  for side in $( ((i % 2)) && echo pxm hand || echo hand pxm); do
+    if timeit "run_$side"; then
+      if [[ $side == pxm ]]; then pxm_t+=("$LAST"); else hand_t+=("$LAST"); fi
+    elif [[ $side == pxm ]]; then fails_pxm=$((fails_pxm + 1)); else fails_hand=$((fails_hand + 1)); fi
+  done
   # Node + bundle start-up alone (pxm --version), to split pxm's time.
-  start_t+=("$(timeit run_start)")
-  echo "round $i: pxm ${pxm_t[-1]} s, hand ${hand_t[-1]} s, pxm --version ${start_t[-1]} s" >&2
+  timeit run_start && start_t+=("$LAST")
+  echo "round $i: pxm ${pxm_t[-1]:-} s, hand ${hand_t[-1]:-} s, pxm --version ${start_t[-1]:-} s" >&2
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
@@ -110,6 +116,7 @@ mp=$(median "${pxm_t[@]}") mh=$(median "${hand_t[@]}") ms=$(median "${start_t[@]
 ratio=$(awk -v a="$mp" -v b="$mh" 'BEGIN{printf "%.2f", a/b}')
 work_ratio=$(awk -v a="$mp" -v s="$ms" -v b="$mh" 'BEGIN{printf "%.2f", (a-s)/b}')
 echo "rounds=$ROUNDS pxm_median=${mp}s hand_median=${mh}s ratio=${ratio} pxm_startup_median=${ms}s ratio_without_startup=${work_ratio}"
+echo "failed runs: pxm $fails_pxm, hand $fails_hand"
 echo "pxm:     ${pxm_t[*]}"
 echo "hand:    ${hand_t[*]}"
 echo "startup: ${start_t[*]}"

@@ -50,50 +50,63 @@ async function sysNumber(node: string, attr: string): Promise<number | undefined
   }
 }
 
-/** Polls until every node exists, backing off from 2 ms to 100 ms; no fixed sleep. */
-async function waitForNodes(nodes: string[], timeoutMs: number): Promise<string[]> {
-  const deadline = Date.now() + timeoutMs;
-  let delay = 2;
-  while (true) {
-    const missing: string[] = [];
-    for (const n of nodes) if (!(await isBlockDevice(n))) missing.push(n);
-    if (missing.length === 0 || Date.now() >= deadline) return missing;
-    await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(delay * 2, 100);
-  }
-}
-
+/**
+ * Makes the kernel's partition nodes of a disk match its table, then verifies them.
+ * Without udev (this host, loop devices) nothing adds them: `partx --add` does. With udev,
+ * closing the disk after sfdisk makes udevd re-read the table itself, racing with us; so
+ * this only adds what is missing (`--nr N:N`), fixes what is stale (`partx --update`),
+ * and polls (2 ms doubling to 100 ms, no fixed sleep) until every node is right.
+ */
 async function partitionsStep(
   runner: Runner,
   step: Extract<StorageStep, { kind: 'partitions' }>,
   timeoutMs: number,
 ): Promise<void> {
-  if (step.addMissing) {
-    // Preserved table: the kernel may not know it yet (no partition parser, no udev).
+  const deadline = Date.now() + timeoutMs;
+  const nr = (p: ExpectedPartition) => ['--nr', `${p.number}:${p.number}`, step.disk];
+  let delay = 2;
+  let problems: string[] = [];
+  // A new table: one partx for all nodes, unless udev got there first.
+  if (!step.addMissing) {
+    const present = await Promise.all(step.partitions.map((p) => isBlockDevice(p.node)));
+    if (!present.some(Boolean)) {
+      await runner.run({
+        argv: ['partx', '--add', step.disk],
+        description: `add the partition nodes of ${step.disk}`,
+        allowFailure: true,
+      });
+    }
+  }
+  while (true) {
+    problems = [];
     for (const p of step.partitions) {
       if (!(await isBlockDevice(p.node))) {
+        problems.push(`${p.node} missing`);
         await runner.run({
-          argv: ['partx', '--add', '--nr', `${p.number}:${p.number}`, step.disk],
+          argv: ['partx', '--add', ...nr(p)],
           description: `add node ${p.node}`,
+          allowFailure: true,
+        });
+        continue;
+      }
+      const wrong = await checkNode(p);
+      if (wrong) {
+        problems.push(wrong);
+        await runner.run({
+          argv: ['partx', '--update', ...nr(p)],
+          description: `update node ${p.node}`,
+          allowFailure: true,
         });
       }
     }
+    if (problems.length === 0) return;
+    if (Date.now() >= deadline) break;
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 100);
   }
-  const missing = await waitForNodes(
-    step.partitions.map((p) => p.node),
-    timeoutMs,
+  throw new PxmError(
+    `partition nodes of ${step.disk} not right after ${timeoutMs} ms: ${problems.join('; ')}`,
   );
-  if (missing.length)
-    throw new PxmError(
-      `partition nodes did not appear within ${timeoutMs} ms: ${missing.join(', ')}`,
-    );
-  const wrong: string[] = [];
-  for (const p of step.partitions) {
-    const problem = await checkNode(p);
-    if (problem) wrong.push(problem);
-  }
-  if (wrong.length)
-    throw new PxmError(`partition nodes do not match the table: ${wrong.join('; ')}`);
 }
 
 async function checkNode(p: ExpectedPartition): Promise<string | undefined> {
@@ -281,6 +294,18 @@ async function runStep(runner: Runner, step: StorageStep, timeoutMs: number): Pr
         },
       );
       return;
+    case 'lanes':
+      // Dry-run prints the plan, so it keeps a stable order: lanes one after another.
+      await settleAll(step.lanes, runner.dryRun ? 1 : step.lanes.length, async (lane) => {
+        for (const s of lane) {
+          try {
+            await runStep(runner, s, timeoutMs);
+          } catch (error) {
+            throw error instanceof BatchStepError ? error : new BatchStepError(s, error);
+          }
+        }
+      });
+      return;
   }
 }
 
@@ -321,6 +346,7 @@ async function settleAll<T>(
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   const first = errors[0];
+  if (first?.error instanceof BatchStepError) throw first.error;
   if (first) throw new BatchStepError(first.item, first.error);
 }
 

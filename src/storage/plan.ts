@@ -104,16 +104,11 @@ function diskSteps(disk: ValidDisk): StorageStep[] {
       });
       if (nodes.length) {
         steps.push({
-          kind: 'exec',
-          argv: ['partx', '--add', dev.path],
-          description: `tell the kernel about the partitions of ${dev.path}`,
-        });
-        steps.push({
           kind: 'partitions',
           disk: dev.path,
           partitions: nodes,
           addMissing: false,
-          description: `wait for and verify the partition nodes of ${dev.path}`,
+          description: `add (partx --add) and verify the partition nodes of ${dev.path}`,
         });
       }
     }
@@ -187,6 +182,7 @@ export function planStorage(valid: ValidStorage, opts: PlanOptions = {}): Storag
   const steps: StorageStep[] = [];
   const volumes: Record<string, string> = {};
   const sizes: Record<string, number> = {};
+  const lanes: StorageStep[][] = [];
   for (const disk of valid.disks) {
     volumes[disk.action.id] = disk.device.path;
     sizes[disk.action.id] = disk.device.sizeBytes;
@@ -194,8 +190,13 @@ export function planStorage(valid: ValidStorage, opts: PlanOptions = {}): Storag
       volumes[p.id] = partitionNode(disk.device.path, p.number);
       sizes[p.id] = p.size * disk.device.logicalSectorSize;
     }
-    steps.push(...diskSteps(disk));
+    const own = diskSteps(disk);
+    if (own.length) lanes.push(own);
   }
+  // Disks are independent of each other until RAID/LVM join them: prepare them side by side.
+  if (lanes.length > 1) {
+    steps.push({ kind: 'lanes', lanes, description: `prepare ${lanes.length} disks side by side` });
+  } else steps.push(...(lanes[0] ?? []));
   // Partition wipes, once every table is written and its nodes exist.
   for (const a of valid.actions) {
     if (a.type !== 'partition' || !a.wipe || a.flag === 'extended') continue;

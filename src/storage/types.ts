@@ -245,6 +245,12 @@ export type StorageStep =
       /** Preserved tables: add only the nodes the kernel lacks (`partx -a --nr N:N`). */
       addMissing: boolean;
     }
+  | {
+      /** Step lists that may run at the same time (one per disk); each list in order. */
+      kind: 'lanes';
+      lanes: StorageStep[][];
+      description: string;
+    }
   | { kind: 'verify-format'; device: string; fstype: string; description: string }
   | { kind: 'mkdir'; path: string; description: string }
   | { kind: 'fstab'; path: string; entries: FstabEntry[]; description: string }

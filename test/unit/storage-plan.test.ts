@@ -95,10 +95,9 @@ describe('storage planner', () => {
         '',
       ].join('\n'),
     );
-    // Table, then the kernel is told, then the nodes are awaited and verified.
-    expect(p.steps.map((s) => s.kind)).toEqual(['exec', 'exec', 'partitions']);
-    expect(argvs(p)[1]).toBe('partx --add /dev/vda');
-    const wait = p.steps[2] as Extract<StorageStep, { kind: 'partitions' }>;
+    // Table, then the nodes are added (partx), awaited and verified.
+    expect(p.steps.map((s) => s.kind)).toEqual(['exec', 'partitions']);
+    const wait = p.steps[1] as Extract<StorageStep, { kind: 'partitions' }>;
     expect(wait.partitions[1]).toEqual({
       number: 2,
       node: '/dev/vda2',
@@ -386,6 +385,27 @@ describe('storage planner', () => {
     ]);
     expect(lines('random')[0]).toContain('if=/dev/urandom');
     expect(lines('pvremove')[0]).toBe('pvremove --force --force --yes /dev/vda');
+  });
+
+  it('prepares several disks side by side, each disk in order, before RAID joins them', () => {
+    const p = plan([
+      { id: 'a', type: 'disk', serial: 'disk-b', ptable: 'gpt', wipe: 'superblock' },
+      { id: 'a1', type: 'partition', device: 'a', size: '1G', flag: 'raid' },
+      { id: 'b', type: 'disk', serial: 'disk-c', ptable: 'msdos' },
+      { id: 'b1', type: 'partition', device: 'b', size: '1G', flag: 'raid' },
+      { id: 'md', type: 'raid', name: 'md0', raidlevel: 1, devices: ['a1', 'b1'] },
+    ]);
+    const first = p.steps[0];
+    expect(first?.kind).toBe('lanes');
+    const lanes = first?.kind === 'lanes' ? first.lanes : [];
+    expect(lanes.map((l) => l.map((s) => (s.kind === 'exec' ? s.argv[0] : s.kind)))).toEqual([
+      ['wipefs', 'zero', 'zero', 'sfdisk', 'partitions'],
+      ['sfdisk', 'partitions'],
+    ]);
+    expect(p.steps[1]).toMatchObject({
+      kind: 'exec',
+      argv: expect.arrayContaining(['mdadm', '/dev/vdb1', '/dev/vdc1']),
+    });
   });
 
   it('refuses mounts without a target', () => {
