@@ -6,13 +6,14 @@ set -euo pipefail
 ROUNDS=${1:-3} DUR=${2:-10} CONNS=${3:-64} BYTES=${4:-4096}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-PXM_PORT=${PXM_BENCH_PORT:-25240} NGINX_PORT=${NGINX_BENCH_PORT:-25241}
+PXM_PORT=${PXM_BENCH_PORT:-25240} NGINX_PORT=${NGINX_BENCH_PORT:-25241} NODE_PORT=${NODE_BENCH_PORT:-25242}
 WORK=$(mktemp -d /tmp/pxm-bench-server.XXXXXX)
 chmod 755 "$WORK" # nginx workers (not root) read the static file
-PXM_PID= NGINX_PID=
+PXM_PID= NGINX_PID= NODE_PID=
 cleanup() {
   [[ -n $PXM_PID ]] && kill "$PXM_PID" 2>/dev/null || true
   [[ -n $NGINX_PID ]] && kill "$NGINX_PID" 2>/dev/null || true
+  [[ -n $NODE_PID ]] && kill "$NODE_PID" 2>/dev/null || true
   wait 2>/dev/null || true
   rm -rf "$WORK"
 }
@@ -65,8 +66,12 @@ http {
 NGX
 nginx -c "$WORK/nginx/nginx.conf" &
 NGINX_PID=$!
-sleep 0.5
+for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$NGINX_PORT/user-data" && break; sleep 0.1; done
 curl -fsS "http://127.0.0.1:$NGINX_PORT/user-data" | cmp - "$WORK/user-data"
+node "$HERE/node-static.cjs" "$WORK/user-data" "$NODE_PORT" &
+NODE_PID=$!
+for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$NODE_PORT/" && break; sleep 0.1; done
+curl -fsS "http://127.0.0.1:$NODE_PORT/user-data" | cmp - "$WORK/user-data"
 
 export PXM_CK=$CK PXM_TK=$TK PXM_TS=$TS
 rate() { # url script -> "req/s non2xx"
@@ -78,14 +83,17 @@ rate() { # url script -> "req/s non2xx"
   bad=$(sed -E 's/.*non2xx=([0-9]+).*/\1/' <<<"$line")
   echo "$((req * 1000000 / dur)) $bad"
 }
-pxm_rates=() nginx_rates=()
+pxm_rates=() nginx_rates=() node_rates=()
 for r in $(seq "$ROUNDS"); do
-  read -r n nb < <(rate "http://127.0.0.1:$NGINX_PORT/user-data" "$HERE/plain.lua")
+  # Every peer gets the same requests from the same script (the OAuth header built per
+  # request costs wrk CPU, which on 2 cores the servers feel): only the server differs.
+  read -r n nb < <(rate "http://127.0.0.1:$NGINX_PORT/user-data" "$HERE/oauth.lua")
   read -r p pb < <(rate "$MD/2012-03-01/user-data" "$HERE/oauth.lua")
-  [[ $pb == 0 && $nb == 0 ]] || { echo "non-2xx answers: pxm=$pb nginx=$nb" >&2; exit 1; }
-  echo "round $r: nginx $n req/s, pxm $p req/s" >&2
-  nginx_rates+=("$n") pxm_rates+=("$p")
+  read -r m mb < <(rate "http://127.0.0.1:$NODE_PORT/user-data" "$HERE/oauth.lua")
+  [[ $pb == 0 && $nb == 0 && $mb == 0 ]] || { echo "non-2xx answers: pxm=$pb nginx=$nb node=$mb" >&2; exit 1; }
+  echo "round $r: nginx $n req/s, pxm $p req/s, node:http minimal $m req/s ($(cut -d' ' -f1 /proc/loadavg) load)" >&2
+  nginx_rates+=("$n") pxm_rates+=("$p") node_rates+=("$m")
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-N=$(median "${nginx_rates[@]}") P=$(median "${pxm_rates[@]}")
-echo "{\"bytes\":$BYTES,\"connections\":$CONNS,\"seconds\":$DUR,\"rounds\":$ROUNDS,\"nginx_workers\":${NGINX_WORKERS:-1},\"nginx_rps\":$N,\"pxm_rps\":$P,\"ratio\":$(awk "BEGIN{printf \"%.2f\", $P/$N}"),\"nginx_all\":[$(IFS=,; echo "${nginx_rates[*]}")],\"pxm_all\":[$(IFS=,; echo "${pxm_rates[*]}")]}"
+N=$(median "${nginx_rates[@]}") P=$(median "${pxm_rates[@]}") M=$(median "${node_rates[@]}")
+echo "{\"bytes\":$BYTES,\"connections\":$CONNS,\"seconds\":$DUR,\"rounds\":$ROUNDS,\"nginx_workers\":${NGINX_WORKERS:-1},\"nginx_rps\":$N,\"pxm_rps\":$P,\"node_minimal_rps\":$M,\"ratio\":$(awk "BEGIN{printf \"%.2f\", $P/$N}"),\"nginx_all\":[$(IFS=,; echo "${nginx_rates[*]}")],\"pxm_all\":[$(IFS=,; echo "${pxm_rates[*]}")],\"node_minimal_all\":[$(IFS=,; echo "${node_rates[*]}")]}"
