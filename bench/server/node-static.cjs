@@ -3,6 +3,7 @@
 'use strict';
 const http = require('node:http');
 const fs = require('node:fs');
+const { Buffer } = require('node:buffer');
 const [file, port] = process.argv.slice(2);
 const body = fs.readFileSync(file, 'latin1');
 http

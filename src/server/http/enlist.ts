@@ -72,7 +72,7 @@ export function enlistHandler(
         'Retry-After': '5',
       });
     const r = backend.enlist(form, ctx.remote);
-    return sendJson(ctx.res, r.created ? 200 : 200, {
+    return sendJson(ctx.res, 200, {
       system_id: r.systemId,
       hostname: r.hostname,
       status_name: r.status,
