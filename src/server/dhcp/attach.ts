@@ -1,0 +1,176 @@
+// Wires DHCP into the running controller: the controller supplies the policy (boot file
+// by firmware from src/server/boot, reservations from the node store), this folder the
+// protocol. `pxm server --dhcp full|proxy --interface IFACE`.
+import path from 'node:path';
+import { ValidationError } from '../../util/errors.js';
+import { bootFileFor } from '../boot/firmware.js';
+import { defaultBootSettings } from '../boot/types.js';
+import { advertisedBase } from '../boot/service.js';
+import { ipToNum, inSubnet, numToIp, type DhcpConfig } from './config.js';
+import { FullDhcp, ProxyDhcp, type DhcpLogEvent } from './engine.js';
+import { servingInterface } from './iface.js';
+import { SqliteLeaseStore } from './lease-db.js';
+import type { Reservations } from './pool.js';
+import type { BootPolicy } from './pxe.js';
+import { DhcpServer, type DhcpServerEvent } from './server.js';
+
+export type DhcpMode = 'off' | 'full' | 'proxy';
+export const LEASES_FILE = 'dhcp-leases.sqlite';
+
+/** The slice of the controller this needs (nodes with their MACs and fixed IPs). */
+export interface DhcpNodeSource {
+  listNodes(filter: { mac?: string; limit?: number }): {
+    items: Array<{ macs: string[]; ip: string | null }>;
+  };
+}
+
+export interface DhcpAttachOptions {
+  mode: Exclude<DhcpMode, 'off'>;
+  iface: string;
+  /** The `dhcp:` section; required for full mode. */
+  config?: DhcpConfig;
+  dataDir: string;
+  httpPort: number;
+  /** --boot-url; default http://<interface address>:<http port>. */
+  bootUrl?: string;
+  log: (line: string) => void;
+  /** Log every reply (off by default: thousands per second under load). */
+  verbose?: boolean;
+}
+
+export interface DhcpService {
+  server: DhcpServer;
+  close(): Promise<void>;
+}
+
+/** Known nodes' fixed addresses, re-read at most once a second. */
+function storeReservations(nodes: DhcpNodeSource): Reservations {
+  let at = 0;
+  let byIp = new Set<string>();
+  return {
+    reservedIp(mac) {
+      const n = nodes.listNodes({ mac, limit: 1 }).items[0];
+      return n?.ip ?? undefined;
+    },
+    isReserved(ip) {
+      if (Date.now() - at > 1000) {
+        byIp = new Set(
+          nodes
+            .listNodes({ limit: 100_000 })
+            .items.map((n) => n.ip)
+            .filter((x): x is string => !!x),
+        );
+        at = Date.now();
+      }
+      return byIp.has(ip);
+    },
+  };
+}
+
+export function controllerBootPolicy(httpBase: string): BootPolicy {
+  const settings = defaultBootSettings(httpBase, new URL(httpBase).hostname);
+  return {
+    bootFor: (c) =>
+      bootFileFor(c.arch, c.userClasses.includes('iPXE') ? 'iPXE' : undefined, settings),
+  };
+}
+
+function describe(e: DhcpLogEvent | DhcpServerEvent): string | undefined {
+  switch (e.type) {
+    case 'lease':
+      return `lease ${e.ip} to ${e.mac} until ${new Date(e.expiresAt).toISOString()}`;
+    case 'nak':
+      return `NAK to ${e.mac}: ${e.reason}`;
+    case 'release':
+      return `${e.mac} released ${e.ip}`;
+    case 'decline':
+      return `${e.mac} declined ${e.ip} (address in use on the wire)`;
+    case 'pool-full':
+      return `no free address in ${e.subnet} for ${e.mac}`;
+    case 'write-failed':
+      return `lease write failed for ${e.mac}, not acknowledged: ${e.error}`;
+    case 'bad-packet':
+      return `ignored malformed packet from ${e.remote.address}:${e.remote.port}: ${e.field}: ${e.problem}`;
+    case 'error':
+      return `error: ${e.error}`;
+    case 'listening':
+      return undefined;
+    case 'reply':
+      return `${e.request} from ${e.mac} -> ${e.reply} to ${e.to.address}:${e.to.port}`;
+  }
+}
+
+export async function attachDhcp(
+  controller: DhcpNodeSource,
+  o: DhcpAttachOptions,
+): Promise<DhcpService> {
+  const ifc = servingInterface(o.iface);
+  if (o.mode === 'full') {
+    if (!o.config)
+      throw new ValidationError(
+        '--dhcp full',
+        'needs a `dhcp:` section (subnet, range) in --config',
+      );
+    const own = ipToNum(ifc.address)!;
+    // Direct (unrelayed) clients are on the interface's network: it must be configured.
+    if (!o.config.subnets.some((s) => inSubnet(own, s)))
+      throw new ValidationError(
+        'dhcp',
+        `no subnet contains ${o.iface}'s address ${ifc.address} (configured: ${o.config.subnets
+          .map((s) => `${numToIp(s.network)}/${s.prefix}`)
+          .join(', ')})`,
+      );
+  }
+  const httpBase = o.bootUrl?.replace(/\/+$/, '') ?? advertisedBase(ifc.address, o.httpPort);
+  const boot = controllerBootPolicy(httpBase);
+  const log = (e: DhcpLogEvent | DhcpServerEvent): void => {
+    if (e.type === 'reply' && !o.verbose) return;
+    const line = describe(e);
+    if (line) o.log(`dhcp: ${line}`);
+  };
+  let store: SqliteLeaseStore | undefined;
+  let handler;
+  if (o.mode === 'full') {
+    store = new SqliteLeaseStore(path.join(o.dataDir, LEASES_FILE));
+    handler = new FullDhcp({
+      config: o.config!,
+      store,
+      boot,
+      reservations: storeReservations(controller),
+      onEvent: (e) => {
+        if (e.type !== 'lease' || o.verbose) log(e);
+      },
+    });
+  } else handler = new ProxyDhcp(boot);
+  const server = new DhcpServer({
+    serverIp: ifc.address,
+    handler,
+    pxePort: o.mode === 'proxy',
+    onEvent: log,
+  });
+  try {
+    await server.start();
+  } catch (e) {
+    store?.close();
+    throw e;
+  }
+  o.log(
+    `dhcp: ${o.mode} mode on ${ifc.name} ${ifc.address} (${ifc.cidr})` +
+      (o.mode === 'full'
+        ? `, serving ${o
+            .config!.subnets.map(
+              (s) =>
+                `${numToIp(s.network)}/${s.prefix} pool ${numToIp(s.rangeStart)}-${numToIp(s.rangeEnd)}`,
+            )
+            .join('; ')}`
+        : ', PXE clients only, ports 67 and 4011') +
+      `; boot base ${httpBase}`,
+  );
+  return {
+    server,
+    async close() {
+      await server.close();
+      store?.close();
+    },
+  };
+}

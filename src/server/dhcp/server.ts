@@ -1,0 +1,175 @@
+// DHCP socket server. Knows no policy: every decoded request goes to a DhcpHandler, which
+// returns the reply packet (or nothing); this file only decides where the reply goes.
+//
+// Sockets (see ../shared/notes/netboot.md, "Node.js limits for a DHCP server"):
+// - rx: 0.0.0.0:67 with SO_REUSEADDR receives broadcasts (Node cannot tell which
+//   interface a packet came in on, nor bind to a device);
+// - tx: <interface address>:67 with SO_REUSEADDR sends every reply, so replies leave by
+//   the serving interface even to 255.255.255.255, and receives unicast (renewals, relays);
+// - proxy mode adds <interface address>:4011 (PXE boot server discovery).
+// Reply destination (RFC 2131 §4.1): relay (giaddr) -> giaddr:67; NAK or no ciaddr ->
+// broadcast :68 (Node cannot inject ARP for unicast to a client without an address, and
+// PXE ROMs accept broadcast); otherwise ciaddr:68. On 4011 the reply goes back to the sender.
+import dgram, { type Socket } from 'node:dgram';
+import { DhcpPacketError, decodePacket, encodePacket, macOf, type DhcpPacket } from './packet.js';
+import { MSG_NAMES, messageType } from './options.js';
+
+export interface DhcpRemote {
+  address: string;
+  port: number;
+}
+
+export interface DhcpRequest {
+  packet: DhcpPacket;
+  /** Option 53 value. */
+  type: number;
+  /** Lower-case colon MAC from chaddr. */
+  mac: string;
+  remote: DhcpRemote;
+  /** Port the request arrived on (67, or 4011 for PXE boot server requests). */
+  localPort: number;
+  /** The serving interface's address: server identifier and TFTP next-server. */
+  serverIp: string;
+}
+
+export interface DhcpHandler {
+  handle(req: DhcpRequest): DhcpPacket | undefined | Promise<DhcpPacket | undefined>;
+}
+
+export type DhcpServerEvent =
+  | { type: 'listening'; address: string; port: number }
+  | { type: 'bad-packet'; remote: DhcpRemote; field: string; problem: string }
+  | { type: 'reply'; mac: string; request: string; reply: string; to: DhcpRemote }
+  | { type: 'error'; error: string };
+
+export interface DhcpServerOptions {
+  serverIp: string;
+  handler: DhcpHandler;
+  /** Also listen on serverIp:4011 (proxy mode). */
+  pxePort?: boolean;
+  /** Test/benchmark override of 67/68. */
+  serverPort?: number;
+  clientPort?: number;
+  onEvent?: (e: DhcpServerEvent) => void;
+}
+
+const ZERO = '0.0.0.0';
+const BROADCAST = '255.255.255.255';
+
+export function replyDestination(
+  req: DhcpPacket,
+  reply: DhcpPacket,
+  remote: DhcpRemote,
+  localPort: number,
+  ports: { server: number; client: number },
+): DhcpRemote {
+  if (localPort === 4011) return remote;
+  if (req.giaddr !== ZERO) return { address: req.giaddr, port: ports.server };
+  const isNak = messageType(reply) === 6;
+  if (isNak || req.ciaddr === ZERO) return { address: BROADCAST, port: ports.client };
+  return { address: req.ciaddr, port: ports.client };
+}
+
+export class DhcpServer {
+  private readonly sockets: Socket[] = [];
+  private tx: Socket | undefined;
+  private readonly emit: (e: DhcpServerEvent) => void;
+  private readonly ports: { server: number; client: number };
+  /** Replies in flight (handlers awaiting a lease write); close() waits for them. */
+  private inflight = 0;
+
+  constructor(private readonly o: DhcpServerOptions) {
+    this.emit = o.onEvent ?? (() => {});
+    this.ports = { server: o.serverPort ?? 67, client: o.clientPort ?? 68 };
+  }
+
+  private bind(address: string, port: number): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const s = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+      s.once('error', reject);
+      s.bind({ address, port, exclusive: true }, () => {
+        s.off('error', reject);
+        s.on('error', (e) => this.emit({ type: 'error', error: e.message }));
+        s.on('message', (msg, rinfo) => this.onMessage(msg, rinfo, port));
+        this.emit({ type: 'listening', address, port });
+        resolve(s);
+      });
+    });
+  }
+
+  async start(): Promise<void> {
+    try {
+      this.tx = await this.bind(this.o.serverIp, this.ports.server);
+      this.tx.setBroadcast(true);
+      this.sockets.push(this.tx);
+      this.sockets.push(await this.bind(ZERO, this.ports.server));
+      if (this.o.pxePort) this.sockets.push(await this.bind(this.o.serverIp, 4011));
+      for (const s of this.sockets) s.setRecvBufferSize(4 * 1024 * 1024);
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
+  }
+
+  private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo, localPort: number): void {
+    const remote = { address: rinfo.address, port: rinfo.port };
+    let packet: DhcpPacket;
+    let type: number | undefined;
+    try {
+      packet = decodePacket(msg);
+      if (packet.op !== 1) return; // replies from other servers
+      type = messageType(packet);
+      if (type === undefined)
+        throw new DhcpPacketError('option 53', 'missing (plain BOOTP is not served)');
+    } catch (e) {
+      if (e instanceof DhcpPacketError)
+        this.emit({ type: 'bad-packet', remote, field: e.field, problem: e.problem });
+      else this.emit({ type: 'error', error: String(e) });
+      return;
+    }
+    const req: DhcpRequest = {
+      packet,
+      type,
+      mac: macOf(packet),
+      remote,
+      localPort,
+      serverIp: this.o.serverIp,
+    };
+    this.inflight++;
+    Promise.resolve()
+      .then(() => this.o.handler.handle(req))
+      .then((reply) => {
+        if (reply) this.send(req, reply);
+      })
+      .catch((e: unknown) => {
+        // A packet that decodes but has a malformed option value lands here too.
+        if (e instanceof DhcpPacketError)
+          this.emit({ type: 'bad-packet', remote, field: e.field, problem: e.problem });
+        else this.emit({ type: 'error', error: String(e) });
+      })
+      .finally(() => this.inflight--);
+  }
+
+  private send(req: DhcpRequest, reply: DhcpPacket): void {
+    const to = replyDestination(req.packet, reply, req.remote, req.localPort, this.ports);
+    const sock = req.localPort === 4011 ? this.sockets[2] : this.tx;
+    if (!sock) return;
+    sock.send(encodePacket(reply), to.port, to.address, (err) => {
+      if (err)
+        this.emit({ type: 'error', error: `send to ${to.address}:${to.port}: ${err.message}` });
+    });
+    this.emit({
+      type: 'reply',
+      mac: req.mac,
+      request: MSG_NAMES[req.type] ?? String(req.type),
+      reply: MSG_NAMES[messageType(reply) ?? 0] ?? '?',
+      to,
+    });
+  }
+
+  async close(): Promise<void> {
+    for (let i = 0; i < 100 && this.inflight > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await Promise.all(this.sockets.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    this.sockets.length = 0;
+  }
+}
