@@ -9,6 +9,7 @@ import type { ConfigMap } from '../config/merge.js';
 import type { ReportFile } from '../report/events.js';
 import type { Runner } from '../runner/runner.js';
 import type { WorkingPaths } from './context.js';
+import { resolveInTarget } from '../sources/index.js';
 
 export function installSettings(config: ConfigMap): {
   logFile: string | undefined;
@@ -28,9 +29,12 @@ export function installSettings(config: ConfigMap): {
   };
 }
 
-/** A path inside the target; absolute config paths are taken relative to it. */
-export function inTargetPath(target: string, p: string): string {
-  return path.join(target, path.resolve('/', p));
+/**
+ * A path inside the target; absolute config paths are taken relative to it, and
+ * symlinks in the (untrusted) image are followed as in a chroot, never out of it.
+ */
+export function inTargetPath(target: string, p: string): Promise<string> {
+  return resolveInTarget(target, p);
 }
 
 export async function saveIntoTarget(
@@ -41,7 +45,7 @@ export async function saveIntoTarget(
 ): Promise<void> {
   const s = installSettings(config);
   if (s.saveConfig) {
-    const dest = inTargetPath(target, s.saveConfig);
+    const dest = await inTargetPath(target, s.saveConfig);
     await runner.action(
       { kind: 'write', path: dest, description: 'merged config (0400)' },
       async () => {
@@ -53,7 +57,7 @@ export async function saveIntoTarget(
     );
   }
   if (s.saveLog && logFile) {
-    const dest = inTargetPath(target, s.saveLog);
+    const dest = await inTargetPath(target, s.saveLog);
     await runner.action(
       { kind: 'write', path: dest, description: 'install log (0400)' },
       async () => {
