@@ -12,7 +12,7 @@ import { JsonLinesHandler } from '../report/handlers/json-lines.js';
 import { TtyHandler } from '../report/handlers/tty.js';
 import { handlersFromConfig } from '../report/from-config.js';
 import { Runner, formatStep, type OutputSink, type PlanStep } from '../runner/runner.js';
-import { ExitCode, PxmError, errorMessage } from '../util/errors.js';
+import { ExitCode, PxmError, ValidationError, errorMessage } from '../util/errors.js';
 import { runBuiltin } from './builtins.js';
 import { checkSupported } from './capabilities.js';
 import { workingPaths, type StageContext, type WorkingPaths } from './context.js';
@@ -59,6 +59,10 @@ export async function runInstall(opts: InstallOptions): Promise<InstallResult> {
   const { config, provenance } = opts.loaded;
   const modules = opts.modules ?? installModules;
   const targetIsDirectory = opts.target !== undefined;
+  if (opts.target !== undefined && path.resolve(opts.target) === '/') {
+    // Extracting an image over the running system is never what anyone meant.
+    throw new ValidationError('--target /', 'refusing to install over the running system');
+  }
   validateConfig(config, provenance);
   const stages = planStages(config, { targetIsDirectory });
   checkSupported(config, provenance, stages, modules, { targetIsDirectory });

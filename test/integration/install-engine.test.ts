@@ -271,6 +271,9 @@ describe('pxm install --target', () => {
     expect(v.stderr).toContain(
       `${fx('bad-reporting.yaml')}: reporting/maas: expected key "endpoint" (missing)`,
     );
+    const root = await px(['install', '--target', '/', '--set', `install/log_file=${dir}/l`]);
+    expect(root.exitCode).toBe(2);
+    expect(root.stderr).toContain('--target /: refusing to install over the running system');
     const ok = await px([
       'config',
       'validate',
