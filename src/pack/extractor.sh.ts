@@ -11,6 +11,9 @@
 //   that turned a line of packed text into code would run before any check.
 // - Every check fails closed and exits inline: `[ ok ] || { pxm_fail ..; exit N; }`, so
 //   one damaged byte cannot disable both the message and the exit.
+// - Verification is straight-line top-level code that runs before any function is even
+//   defined: dash can swallow the rest of the file after a damaged function header and
+//   exit 0, so no check may depend on a function definition parsing.
 // - Unpacking is gated on what verification recorded (pxm_ok_head, pxm_ok_payload), and
 //   the unpacked copy is hashed again: a skipped or damaged verify step still stops.
 // - No comments inside the code: a newline flipped into another byte would comment the
@@ -35,6 +38,33 @@ PXM_PAYLOAD_SHA256=@PAYLOAD_SHA256@
 PXM_RUNTIME=@RUNTIME@
 PXM_NODE_MIN_MAJOR=@NODE_MIN_MAJOR@
 PXM_NODE_MIN_MINOR=@NODE_MIN_MINOR@
+pxm_self=$0
+pxm_ok_head=
+pxm_ok_payload=
+if command -v sha256sum >/dev/null 2>&1; then pxm_sha=sha256sum
+elif command -v shasum >/dev/null 2>&1; then pxm_sha='shasum -a 256'
+else printf 'pxm-installer: error: sha256sum not found (coreutils or busybox): cannot verify this installer\\n' >&2; exit 69
+fi
+{ [ -f "$pxm_self" ] && [ -r "$pxm_self" ]; } ||
+  { printf "pxm-installer: error: cannot read this installer at '%s' (run it as: sh FILE)\\n" "$pxm_self" >&2; exit 66; }
+pxm_size=$(wc -c < "$pxm_self" | tr -d ' ')
+pxm_want=$((PXM_PAYLOAD_OFFSET + PXM_PAYLOAD_SIZE))
+[ "$pxm_size" = "$pxm_want" ] || {
+  if [ "$pxm_size" -lt "$pxm_want" ] 2>/dev/null; then
+    printf 'pxm-installer: error: %s is truncated (%s of %s bytes): refusing to run it; copy it again\\n' "$pxm_self" "$pxm_size" "$pxm_want"
+  else
+    printf 'pxm-installer: error: %s has the wrong size (%s bytes, expected %s): refusing to run it\\n' "$pxm_self" "$pxm_size" "$pxm_want"
+  fi >&2
+  exit 65
+}
+pxm_got=$({ head -n 2 "$pxm_self"; head -n "$PXM_HEAD_LINES" "$pxm_self" | tail -n +4; } | $pxm_sha | { read -r pxm_h pxm_rest; printf '%s\\n' "$pxm_h"; })
+[ "$pxm_got" = "$PXM_HEAD_SHA256" ] ||
+  { printf 'pxm-installer: error: %s: script checksum mismatch, the file was altered: refusing to run it\\n' "$pxm_self" >&2; exit 65; }
+pxm_ok_head=$pxm_got
+pxm_got=$(tail -c +"$((PXM_PAYLOAD_OFFSET + 1))" "$pxm_self" | $pxm_sha | { read -r pxm_h pxm_rest; printf '%s\\n' "$pxm_h"; })
+[ "$pxm_got" = "$PXM_PAYLOAD_SHA256" ] ||
+  { printf 'pxm-installer: error: %s: payload checksum mismatch, the file was altered: refusing to run it\\n' "$pxm_self" >&2; exit 65; }
+pxm_ok_payload=$pxm_got
 
 pxm_say() { printf 'pxm-installer: %s\\n' "$*" >&2; }
 pxm_log() { [ -z "$pxm_verbose" ] || pxm_say "$@"; }
@@ -61,45 +91,11 @@ exit status: the command's; 2 usage, 65 damaged installer, 69 missing tool or no
 PXM_END_OF_USAGE
 }
 
-pxm_have_sha() {
-  command -v sha256sum >/dev/null 2>&1 || command -v shasum >/dev/null 2>&1
-}
 pxm_sha256() {
-  if command -v sha256sum >/dev/null 2>&1; then sha256sum; else shasum -a 256; fi |
-    { read -r pxm_h pxm_rest; printf '%s\\n' "$pxm_h"; }
+  $pxm_sha | { read -r pxm_h pxm_rest; printf '%s\\n' "$pxm_h"; }
 }
 pxm_payload() {
   tail -c +"$((PXM_PAYLOAD_OFFSET + 1))" "$pxm_self"
-}
-
-pxm_verify() {
-  pxm_ok_head=
-  pxm_ok_payload=
-  { [ -f "$pxm_self" ] && [ -r "$pxm_self" ]; } ||
-    { pxm_fail 66 "cannot read this installer at '$pxm_self' (run it as: sh FILE)"; exit 66; }
-  pxm_have_sha ||
-    { pxm_fail 69 "sha256sum not found (coreutils or busybox): cannot verify this installer"; exit 69; }
-  pxm_size=$(wc -c < "$pxm_self" | tr -d ' ')
-  pxm_want=$((PXM_PAYLOAD_OFFSET + PXM_PAYLOAD_SIZE))
-  if [ "$pxm_size" != "$pxm_want" ]; then
-    if [ "$pxm_size" -lt "$pxm_want" ] 2>/dev/null; then
-      pxm_fail 65 "$pxm_self is truncated ($pxm_size of $pxm_want bytes): refusing to run it; copy it again"
-      exit 65
-    fi
-    pxm_fail 65 "$pxm_self has the wrong size ($pxm_size bytes, expected $pxm_want): refusing to run it"
-    exit 65
-  fi
-  pxm_log "size ok ($pxm_size bytes)"
-  pxm_got=$({ head -n 2 "$pxm_self"; head -n "$PXM_HEAD_LINES" "$pxm_self" | tail -n +4; } | pxm_sha256)
-  [ "$pxm_got" = "$PXM_HEAD_SHA256" ] ||
-    { pxm_fail 65 "$pxm_self: script checksum mismatch, the file was altered: refusing to run it"; exit 65; }
-  pxm_ok_head=$pxm_got
-  pxm_log "script sha256 ok ($pxm_got)"
-  pxm_got=$(pxm_payload | pxm_sha256)
-  [ "$pxm_got" = "$PXM_PAYLOAD_SHA256" ] ||
-    { pxm_fail 65 "$pxm_self: payload checksum mismatch, the file was altered: refusing to run it"; exit 65; }
-  pxm_ok_payload=$pxm_got
-  pxm_log "payload sha256 ok ($pxm_got)"
 }
 
 pxm_verified() {
@@ -192,8 +188,7 @@ pxm_info() {
 }
 
 pxm_main() {
-  pxm_self=$0 pxm_verbose= pxm_prefix= pxm_noexec= pxm_keep= pxm_mode= pxm_dir= pxm_dumpfile= pxm_node=
-  pxm_ok_head= pxm_ok_payload=
+  pxm_verbose= pxm_prefix= pxm_noexec= pxm_keep= pxm_mode= pxm_dir= pxm_dumpfile= pxm_node=
   while [ $# -gt 0 ]; do
     case $1 in
       -v | --verbose) pxm_verbose=1 ;;
@@ -218,8 +213,8 @@ pxm_main() {
     esac
     shift
   done
-  pxm_verify
   pxm_verified
+  pxm_log "verified: $pxm_size bytes, script sha256 $pxm_ok_head, payload sha256 $pxm_ok_payload"
   case \${pxm_mode:-extract} in
     check)
       printf 'OK: %s: script and payload sha256 verified (payload %s bytes, sha256 %s)\\n' \\
