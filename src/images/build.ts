@@ -26,6 +26,7 @@ import { GUEST_SYMLINKS, guestFiles } from './guest-files.js';
 import { BUILDER_REVISION, imageKey, rootKey, type BuildInputs } from './inputs.js';
 import { withFileLock } from './lock.js';
 import { trimRoot } from './trim.js';
+import { pruneCache, writeRootInfo } from './prune.js';
 import {
   ARTEFACTS,
   describeArtefacts,
@@ -164,6 +165,7 @@ async function buildFresh(
     await rm(imageDir, { recursive: true, force: true });
     await mkdir(path.dirname(imageDir), { recursive: true });
     await rename(out, imageDir);
+    await pruneCache(cacheDir);
     return manifest;
   } finally {
     opts.onWorkDir?.(undefined);
@@ -288,6 +290,7 @@ async function prepareRoot(opts: BuildOptions, root: string, stack: EventStack):
       description: 'cache the installed root as a tarball',
     });
     await rename(tmp, tarball);
+    await writeRootInfo(tarball);
   });
 }
 

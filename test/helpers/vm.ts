@@ -151,7 +151,20 @@ export async function bootVm(opts: BootVmOptions): Promise<VmResult> {
       await mkdir(tftp);
       await writeFile(
         path.join(tftp, 'pxm.ipxe'),
-        `#!ipxe\nkernel ${base}vmlinuz ${append}\ninitrd ${base}initrd.img\nboot\n`,
+        // iPXE's HTTP can time out when the host is starved: retry instead of falling
+        // through to "no bootable device" and a reboot (which ends qemu: -no-reboot).
+        [
+          '#!ipxe',
+          ':retry',
+          `kernel ${base}vmlinuz ${append} || goto again`,
+          `initrd ${base}initrd.img || goto again`,
+          'boot || goto again',
+          ':again',
+          'echo pxm: download failed, retrying',
+          'sleep 2',
+          'goto retry',
+          '',
+        ].join('\n'),
       );
       bootArgs = [
         '-netdev',

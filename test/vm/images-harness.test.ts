@@ -29,7 +29,7 @@ describe.skipIf(!run)('VM harness bounds', () => {
       }
       expect(error).toBeInstanceOf(VmError);
       const vmError = error as VmError;
-      expect(vmError.kind).toBe('script-timeout');
+      expect(vmError.kind, vmError.message).toBe('script-timeout');
       expect(vmError.scriptStarted).toBe(true);
       expect(vmError.message).toMatch(/did not finish within 15 s and was killed/);
       // The script's output streams to the console, so the tail shows where it hung.
