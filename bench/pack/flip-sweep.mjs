@@ -5,6 +5,7 @@
 // See docs/pack.md ("Integrity"). About 15 minutes for ~9,600 variants here.
 //
 // Usage: node bench/pack/flip-sweep.mjs [SHELL=dash] [MASK=1]   (needs dist/pxm.cjs)
+import { Buffer } from 'node:buffer';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
