@@ -1,5 +1,4 @@
 import { PxmCommand } from '../cli/base-command.js';
-import { runCurtinCompat } from '../stages/curtin-compat.js';
 
 /** What the `curtin` shim on a stage command's PATH runs. Hidden: not for humans. */
 export default class Curtin extends PxmCommand {
@@ -14,6 +13,7 @@ export default class Curtin extends PxmCommand {
     // Parsed only so oclif knows it was (strict: false keeps every argument as given).
     const argv = [...this.argv];
     await this.parse(Curtin, ['--', ...argv]);
+    const { runCurtinCompat } = await import('../stages/curtin-compat.js');
     const code = await runCurtinCompat(argv, {
       env: process.env,
       output: {

@@ -1,7 +1,5 @@
 import { Flags } from '@oclif/core';
 import { PxmCommand } from '../cli/base-command.js';
-import { Runner } from '../runner/runner.js';
-import { inTarget } from '../target/in-target.js';
 import { ValidationError } from '../util/errors.js';
 
 export default class InTarget extends PxmCommand {
@@ -19,6 +17,8 @@ export default class InTarget extends PxmCommand {
 
   async run(): Promise<void> {
     const { flags, argv } = await this.parse(InTarget);
+    const { Runner } = await import('../runner/runner.js');
+    const { inTarget } = await import('../target/in-target.js');
     const target = flags.target ?? process.env.TARGET_MOUNT_POINT;
     if (!target)
       throw new ValidationError(

@@ -1,10 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { PxmCommand } from '../cli/base-command.js';
 import { configFlags } from '../config/flags.js';
-import { loadConfig, orderedConfigInputs } from '../config/load.js';
-import { runInstall } from '../stages/engine.js';
-import { demoInput, DEMO_NAME } from '../stages/demo.js';
-import { selfCommand } from '../stages/shims.js';
 
 export default class Install extends PxmCommand {
   static override description =
@@ -32,6 +28,12 @@ export default class Install extends PxmCommand {
 
   async run(): Promise<void> {
     const { flags, argv } = await this.parse(Install);
+    // Loaded here, not at the top: every pxm start (--version, other commands) would
+    // otherwise pay for the engine, ajv, tar and undici.
+    const { loadConfig, orderedConfigInputs } = await import('../config/load.js');
+    const { runInstall } = await import('../stages/engine.js');
+    const { demoInput, DEMO_NAME } = await import('../stages/demo.js');
+    const { selfCommand } = await import('../stages/shims.js');
     const inputs = orderedConfigInputs(this.argv);
     if (!flags.config?.length) {
       process.stderr.write(`pxm: no --config given: installing the demo config ${DEMO_NAME}\n`);

@@ -132,7 +132,7 @@ async function realRun(
   const stdout = opts.stdout ?? process.stdout;
   const stderr = opts.stderr ?? process.stderr;
   const settings = installSettings(config);
-  const installLog = new InstallLog(settings.logFile);
+  const installLog = new InstallLog(settings.logFile, { append: settings.logFileAppend });
   const consoleOut = opts.json ? stderr : stdout;
   const tty =
     opts.tty && !opts.json && TtyHandler.usable(stderr) ? new TtyHandler(stderr) : undefined;

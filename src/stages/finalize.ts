@@ -13,6 +13,7 @@ import { resolveInTarget } from '../sources/index.js';
 
 export function installSettings(config: ConfigMap): {
   logFile: string | undefined;
+  logFileAppend: boolean;
   errorTarfile: string | undefined;
   saveConfig: string | undefined;
   saveLog: string | undefined;
@@ -22,6 +23,7 @@ export function installSettings(config: ConfigMap): {
   const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);
   return {
     logFile: str(inst.log_file),
+    logFileAppend: inst.log_file_append === true,
     errorTarfile: str(inst.error_tarfile),
     saveConfig: str(inst.save_install_config),
     saveLog: str(inst.save_install_log),

@@ -1,8 +1,6 @@
 import { Args, Flags } from '@oclif/core';
-import { stringify } from 'yaml';
 import { PxmCommand } from '../../cli/base-command.js';
 import { configFlags } from '../../config/flags.js';
-import { loadConfig, orderedConfigInputs } from '../../config/load.js';
 
 export default class ConfigShow extends PxmCommand {
   static override description =
@@ -16,6 +14,8 @@ export default class ConfigShow extends PxmCommand {
 
   async run(): Promise<void> {
     const { flags, argv } = await this.parse(ConfigShow);
+    const { stringify } = await import('yaml');
+    const { loadConfig, orderedConfigInputs } = await import('../../config/load.js');
     const { config } = await loadConfig(orderedConfigInputs(this.argv), argv as string[]);
     process.stdout.write(flags.json ? `${JSON.stringify(config, null, 2)}\n` : stringify(config));
   }

@@ -1,11 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { PxmCommand } from '../../cli/base-command.js';
 import { configFlags } from '../../config/flags.js';
-import { loadConfig, orderedConfigInputs } from '../../config/load.js';
-import { validateConfig } from '../../config/validate.js';
-import { checkSupported } from '../../stages/capabilities.js';
-import { installModules } from '../../stages/modules.js';
-import { planStages } from '../../stages/plan.js';
 
 export default class ConfigValidate extends PxmCommand {
   static override description =
@@ -21,6 +16,11 @@ export default class ConfigValidate extends PxmCommand {
 
   async run(): Promise<void> {
     const { flags, argv } = await this.parse(ConfigValidate);
+    const { loadConfig, orderedConfigInputs } = await import('../../config/load.js');
+    const { validateConfig } = await import('../../config/validate.js');
+    const { checkSupported } = await import('../../stages/capabilities.js');
+    const { installModules } = await import('../../stages/modules.js');
+    const { planStages } = await import('../../stages/plan.js');
     const inputs = orderedConfigInputs(this.argv);
     const { config, provenance } = await loadConfig(inputs, argv as string[]);
     validateConfig(config, provenance);
