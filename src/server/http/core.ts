@@ -99,6 +99,40 @@ export function sendJson(res: ServerResponse, status: number, value: unknown): b
   return send(res, status, JSON.stringify(value) + '\n', { 'Content-Type': 'application/json' });
 }
 
+/** One per request: a class (not a literal with closures) keeps it cheap and monomorphic. */
+class RequestContext implements HttpContext {
+  readonly method: string;
+  readonly path: string;
+  readonly remote: string;
+  private readonly raw: string;
+  private parsed: URL | undefined;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+  ) {
+    this.raw = req.url ?? '/';
+    const q = this.raw.indexOf('?');
+    this.path = normalisePath(q < 0 ? this.raw : this.raw.slice(0, q));
+    this.method = req.method ?? 'GET';
+    const addr = req.socket.remoteAddress ?? '';
+    this.remote = addr.startsWith('::ffff:') ? addr.slice(7) : addr;
+  }
+
+  /** A URL object costs more than the rest of a metadata answer: built on first use. */
+  get url(): URL {
+    this.parsed ??= new URL(
+      this.raw.startsWith('/') ? this.raw : '/' + this.raw,
+      'http://pxm.invalid',
+    );
+    return this.parsed;
+  }
+
+  body(limit: number): Promise<Buffer> {
+    return readBody(this.req, limit);
+  }
+}
+
 export interface Mount {
   prefix: string;
   handler: Handler;
@@ -127,25 +161,8 @@ export class HttpServer {
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const remote = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     try {
-      const raw = req.url ?? '/';
-      const q = raw.indexOf('?');
-      const rawPath = q < 0 ? raw : raw.slice(0, q);
-      // A URL object costs more than the rest of a metadata answer: built on first use.
-      let url: URL | undefined;
-      const ctx: HttpContext = {
-        req,
-        res,
-        method: req.method ?? 'GET',
-        get url() {
-          url ??= new URL(raw.startsWith('/') ? raw : '/' + raw, 'http://pxm.invalid');
-          return url;
-        },
-        path: normalisePath(rawPath),
-        remote,
-        body: (limit) => readBody(req, limit),
-      };
+      const ctx = new RequestContext(req, res);
       for (const m of this.mounts) {
         if (ctx.path.startsWith(m.prefix) || ctx.path + '/' === m.prefix) {
           if (await m.handler(ctx)) return;

@@ -6,7 +6,6 @@
 import { randomBytes } from 'node:crypto';
 import { HttpError, send, type Handler, type HttpContext } from './core.js';
 import { baseUrlOf, type MetaData, type RequestInfo } from './maas-metadata.js';
-import { safeEqual } from '../../oauth/plaintext.js';
 
 export interface LocalBackend {
   /** The node whose registered address is `remote`. */
@@ -54,11 +53,12 @@ export function ec2Handler(backend: LocalBackend): Handler {
     if (ctx.method !== 'GET') throw new HttpError(405, 'use GET', { Allow: 'GET' });
     const given = ctx.req.headers['x-aws-ec2-metadata-token'];
     if (typeof given === 'string') {
-      // IMDSv2: a presented token must be live and issued to this address.
-      let ok = false;
-      for (const [t, v] of tokens)
-        if (safeEqual(t, given) && v.remote === ctx.remote && v.expires >= now) ok = true;
-      if (!ok) throw new HttpError(401, 'invalid or expired metadata token');
+      // IMDSv2: a presented token must be live and issued to this address. A hash
+      // lookup (192-bit random tokens: nothing to learn from its timing), not a scan of
+      // every outstanding token per request.
+      const v = tokens.get(given);
+      if (!v || v.remote !== ctx.remote || v.expires < now)
+        throw new HttpError(401, 'invalid or expired metadata token');
     }
     const id = backend.nodeAt(ctx.remote);
     if (!id) notFound();
