@@ -3,6 +3,10 @@ import { PxmCommand } from '../cli/base-command.js';
 import { loadServerConfig, type ServerConfig } from '../server/config.js';
 import { startServer } from '../server/server.js';
 import { attachBoot } from '../server/boot/service.js';
+import { attachDhcp, type DhcpService } from '../server/dhcp/attach.js';
+import { parseDhcpConfig } from '../server/dhcp/config.js';
+import { servingInterface } from '../server/dhcp/iface.js';
+import { ValidationError } from '../util/errors.js';
 
 export default class Server extends PxmCommand {
   static override description =
@@ -31,11 +35,28 @@ export default class Server extends PxmCommand {
       description:
         'controller URL as booting nodes reach it [default: http://<listen>:<http-port>]',
     }),
+    dhcp: Flags.string({
+      description:
+        'DHCP server: off, full (addresses + PXE) or proxy (PXE only, beside another server)',
+      options: ['off', 'full', 'proxy'],
+      default: 'off',
+    }),
+    interface: Flags.string({
+      description: 'interface DHCP serves (its IPv4 address is the server id and reply source)',
+    }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Server);
     const cfg: ServerConfig = flags.config ? loadServerConfig(flags.config) : {};
+    // DHCP settings are checked completely before anything starts (src/server/dhcp).
+    const dhcpMode = flags.dhcp as 'off' | 'full' | 'proxy';
+    if (dhcpMode !== 'off' && !flags.interface)
+      throw new ValidationError(`--dhcp ${dhcpMode}`, 'needs --interface IFACE');
+    const dhcpConfig =
+      cfg.dhcp !== undefined ? parseDhcpConfig(`${flags.config}: dhcp`, cfg.dhcp) : undefined;
+    // An interface without IPv4 is refused here, before the controller starts.
+    if (dhcpMode !== 'off') servingInterface(flags.interface!);
     const server = await startServer({
       dataDir: flags['data-dir'] ?? cfg.dataDir ?? '/var/lib/pxm',
       listen: flags.listen ?? cfg.listen ?? '0.0.0.0',
@@ -58,6 +79,22 @@ export default class Server extends PxmCommand {
       await server.close();
       throw e;
     });
+    let dhcp: DhcpService | undefined;
+    if (dhcpMode !== 'off') {
+      dhcp = await attachDhcp(server.controller, {
+        mode: dhcpMode,
+        iface: flags.interface!,
+        config: dhcpConfig,
+        dataDir: flags['data-dir'] ?? cfg.dataDir ?? '/var/lib/pxm',
+        httpPort: server.port,
+        bootUrl: flags['boot-url'],
+        log: (line) => process.stderr.write(`pxm server: ${line}\n`),
+      }).catch(async (e: unknown) => {
+        await boot.close();
+        await server.close();
+        throw e;
+      });
+    }
     const addr = server.http.server.address();
     const shown = typeof addr === 'object' && addr ? `${addr.address}:${addr.port}` : String(addr);
     process.stderr.write(
@@ -66,8 +103,8 @@ export default class Server extends PxmCommand {
     await new Promise<void>((resolve) => {
       const stop = (sig: string): void => {
         process.stderr.write(`pxm server: ${sig}, shutting down\n`);
-        void boot
-          .close()
+        void (dhcp ? dhcp.close() : Promise.resolve())
+          .then(() => boot.close())
           .then(() => server.close())
           .then(resolve);
       };

@@ -11,6 +11,8 @@ export interface ServerConfig {
   domain?: string;
   timeouts?: Partial<LifecycleTimeouts>;
   installerWithNode?: boolean;
+  /** The raw `dhcp:` section; validated by src/server/dhcp/config.ts when DHCP runs. */
+  dhcp?: unknown;
 }
 
 const TIMEOUT_KEYS: Record<string, keyof LifecycleTimeouts> = {
@@ -68,10 +70,13 @@ export function loadServerConfig(file: string): ServerConfig {
         if (typeof v !== 'boolean') throw new ValidationError(where, 'must be true or false');
         out.installerWithNode = v;
         break;
+      case 'dhcp':
+        out.dhcp = v;
+        break;
       default:
         throw new ValidationError(
           where,
-          'unknown key (known: data_dir, listen, http_port, domain, timeouts, installer_with_node)',
+          'unknown key (known: data_dir, listen, http_port, domain, timeouts, installer_with_node, dhcp)',
         );
     }
   }
