@@ -95,11 +95,11 @@ const cpu = {};
 for (const f of fs.readdirSync(work).filter((f) => f.endsWith('.json'))) {
   for (const r of JSON.parse(fs.readFileSync(path.join(work, f))).results) {
     (times[r.command] ??= []).push(...r.times);
-    (cpu[r.command] ??= []).push(...r.user.map((u, i) => u + r.system[i]));
+    (cpu[r.command] ??= []).push(r.user + r.system); // hyperfine gives CPU as a mean per invocation
   }
 }
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
-console.log('| command | runs | median wall | median CPU (user+sys) |');
+console.log('| command | runs | median wall | CPU user+sys (median of round means) |');
 console.log('|---|---|---|---|');
 for (const [k, v] of Object.entries(times)) {
   console.log(`| ${k} | ${v.length} | ${(median(v) * 1000).toFixed(0)} ms | ${(median(cpu[k]) * 1000).toFixed(0)} ms |`);
