@@ -102,6 +102,25 @@ export async function runStorage(opts: RunStorageOptions): Promise<StorageResult
   return { plan, made };
 }
 
+/**
+ * Validates and plans against the disks as they are now, changing nothing (only read-only
+ * probes run). For the install engine to refuse a bad storage config before any stage
+ * runs. Caveat: a config that preserves partitions made by early_commands can only be
+ * checked after those ran; runStorage validates again in any case.
+ */
+export async function checkStorage(opts: Omit<RunStorageOptions, 'stack'>): Promise<StoragePlan> {
+  const storage = opts.config.storage;
+  const realpaths = await resolveDiskPaths(storage);
+  const devices =
+    opts.devices ??
+    (await discoverBlockDevices(opts.runner, { tablesFor: tablesWanted(storage, realpaths) }));
+  return planStorage(
+    storage,
+    { devices, realpaths },
+    { target: opts.target, fstabPath: opts.outputFstab },
+  );
+}
+
 /** Unmounts and deactivates what runStorage left set up; returns what could not be undone. */
 export async function releaseStorage(runner: Runner, made: Teardown[]): Promise<string[]> {
   return teardown(runner, made);

@@ -261,3 +261,29 @@ describe('storage validation', () => {
     ).toThrow(/storage.layout.name: must be one of simple, lvm/);
   });
 });
+
+describe('checkStorage', () => {
+  it('validates and plans without running anything', async () => {
+    const { checkStorage } = await import('../../src/storage/index.js');
+    const { Runner } = await import('../../src/runner/runner.js');
+    const runner = new Runner();
+    const config = {
+      storage: {
+        version: 1,
+        config: [
+          { id: 'd', type: 'disk', serial: 'disk-a', ptable: 'gpt', wipe: 'superblock' },
+          { id: 'p', type: 'partition', device: 'd', size: '1G' },
+        ],
+      },
+    };
+    const plan = await checkStorage({ runner, config, devices });
+    expect(plan.volumes).toEqual({ d: '/dev/vda', p: '/dev/vda1' });
+    expect(runner.plan).toEqual([]);
+    const bad = {
+      storage: { version: 1, config: [{ id: 'p', type: 'partition', device: 'x', size: '1G' }] },
+    };
+    await expect(checkStorage({ runner, config: bad, devices })).rejects.toThrow(
+      "action 'p': device refers to 'x', which does not exist",
+    );
+  });
+});
