@@ -2,6 +2,7 @@
 // HTTP handlers (metadata, admin API) and later TFTP/DHCP call into this; it never
 // speaks a protocol itself.
 import { EventEmitter } from 'node:events';
+import { parse as parseYaml } from 'yaml';
 import { PxmError, ExitCode, ValidationError } from '../util/errors.js';
 import { newCredentials, newNodeId } from './credentials.js';
 import {
@@ -199,6 +200,26 @@ export class Controller extends EventEmitter {
       throw new ValidationError(`${where}.netboot`, 'must be true or false');
     if (d.userData !== null && typeof d.userData !== 'string')
       throw new ValidationError(`${where}.userData`, 'must be a string');
+    // A config that is not a YAML mapping would only fail when the node asks for its
+    // installer; refuse it now, naming which one.
+    d.configs.forEach((text, i) => {
+      let doc: unknown;
+      try {
+        doc = parseYaml(text);
+      } catch (e) {
+        throw new ValidationError(
+          `${where}.configs[${i}]`,
+          `not valid YAML: ${(e as Error).message.split('\n')[0]}`,
+        );
+      }
+      if (doc !== null && (typeof doc !== 'object' || Array.isArray(doc)))
+        throw new ValidationError(
+          `${where}.configs[${i}]`,
+          'must be a YAML mapping (a curtin config)',
+        );
+    });
+    if (d.source !== null && !/^(https?|file|cp):\/\/\S+$|^\/\S+$/.test(d.source))
+      throw new ValidationError(`${where}.source`, `not a source URL: ${JSON.stringify(d.source)}`);
   }
 
   deleteNode(id: string): void {
@@ -209,12 +230,13 @@ export class Controller extends EventEmitter {
   act(id: string, action: NodeAction, opts: ActionOptions = {}): NodeRecord {
     const node = this.getNode(id);
     const to = transition(id, node.status, action);
+    let deploy: DeploySettings | undefined;
     if (action === 'deploy') {
-      const deploy: DeploySettings = { ...node.deploy, ...opts.deploy, netboot: true };
+      deploy = { ...node.deploy, ...opts.deploy, netboot: true };
       this.checkDeploy(deploy, 'deploy');
-      this.store.updateNode(id, { deploy });
     }
-    const moved = this.move(node, action, to, opts.comment ?? null);
+    let moved = this.move(node, action, to, opts.comment ?? null);
+    if (deploy) moved = this.store.updateNode(id, { deploy }) ?? moved;
     // pxm has no disk erase or power driver yet: releasing completes at once.
     if (moved.status === 'RELEASING')
       return this.systemEvent(id, 'release-done', 'released') ?? this.getNode(id);

@@ -128,3 +128,29 @@ describe('one server per data dir', () => {
     again.close();
   });
 });
+
+describe('deploy validation', () => {
+  it('refuses a config that is not a YAML mapping before changing anything', () => {
+    const store = new SqliteStore(file);
+    const c = new Controller(store);
+    const n = c.createNode({}, 't');
+    c.act(n.id, 'commission');
+    c.systemEvent(n.id, 'commissioning-ok', null);
+    expect(() =>
+      c.act(n.id, 'deploy', { deploy: { configs: ['storage: {}\n', '- a list\n'] } }),
+    ).toThrow('deploy.configs[1]: must be a YAML mapping (a curtin config)');
+    expect(() => c.act(n.id, 'deploy', { deploy: { configs: ['a: [\n'] } })).toThrow(
+      /deploy.configs\[0\]: not valid YAML/,
+    );
+    expect(store.getNode(n.id)).toMatchObject({
+      status: 'READY',
+      deploy: { configs: [], netboot: false },
+    });
+    const d = c.act(n.id, 'deploy', { deploy: { configs: ['sources: {r: cp:///srv/root}\n'] } });
+    expect(d).toMatchObject({
+      status: 'DEPLOYING',
+      deploy: { netboot: true, configs: ['sources: {r: cp:///srv/root}\n'] },
+    });
+    store.close();
+  });
+});
