@@ -2,7 +2,10 @@
 // datagrams from a socket bound to SPEC.bind and prints every datagram received within
 // SPEC.listenMs as a JSON line {from, port, hex}. Packets are built and decoded by the
 // test with pxm's codec; this side only moves bytes, so it needs no TypeScript.
+import { Buffer } from 'node:buffer';
 import dgram from 'node:dgram';
+import process from 'node:process';
+import { setTimeout } from 'node:timers';
 
 const spec = JSON.parse(process.argv[2]);
 const sock = dgram.createSocket({ type: 'udp4', reuseAddr: true });
