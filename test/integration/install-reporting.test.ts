@@ -6,7 +6,10 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pxm } from '../helpers/pxm.js';
+import { execa } from 'execa';
+import { bundlePath, pxm } from '../helpers/pxm.js';
+import { capable, haveCommand } from '../helpers/capability.js';
+import { shellQuote } from '../../src/runner/runner.js';
 import { parseAuthorizationHeader, plaintextSignature } from '../../src/oauth/plaintext.js';
 
 interface Received {
@@ -154,5 +157,31 @@ describe('webhook reporting', () => {
         `reporting/hook: webhook http://127\\.0\\.0\\.1:${port}/status: .*\\(event cmd-install\\)`,
       ),
     );
+  });
+
+  it('on a terminal, an ora spinner names each stage and ends with the result', async () => {
+    if (!capable(haveCommand('script'), 'terminal spinner test (util-linux script)')) return;
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pxm-report-test-'));
+    dirs.push(dir);
+    const cmd = [
+      'stty cols 120 rows 40;',
+      shellQuote(process.execPath),
+      shellQuote(bundlePath),
+      'install --target',
+      shellQuote(path.join(dir, 'target')),
+      '--set late_commands/10_x=true --set',
+      shellQuote(`install/log_file=${dir}/install.log`),
+    ].join(' ');
+    // `script` gives pxm a pseudo-terminal, as an operator's shell would.
+    const r = await execa('script', ['-qec', cmd, '/dev/null'], {
+      reject: false,
+      timeout: 120_000,
+    });
+    expect(r.exitCode).toBe(0);
+    const out = String(r.stdout);
+    // ora colours its symbols: ✔ then a colour reset before the text.
+    const plain = out.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;?]*[A-Za-z]`, 'g'), '');
+    expect(plain).toContain('\u2714 cmd-install/stage-late: executing late commands');
+    expect(plain).toContain('\u2714 cmd-install: Installation finished');
   });
 });
