@@ -218,9 +218,16 @@ describe.skipIf(!ok)('pxm block-meta refuses bad configs and cleans up failures'
       const child = pxm(['block-meta', '-c', fullConfig(disk), '-t', target], {
         env: { PATH: `${bin}:${process.env.PATH}` },
       });
-      while (!existsSync(pidFile) || readFileSync(pidFile, 'utf8').trim() === '') {
+      let finished = false;
+      void child.then(() => (finished = true));
+      while (!finished && (!existsSync(pidFile) || readFileSync(pidFile, 'utf8').trim() === '')) {
         await new Promise((r) => setTimeout(r, 50));
       }
+      // pxm must still be waiting on the hung mount; if it ended, show why.
+      expect(
+        finished,
+        String((await Promise.race([child, Promise.resolve(undefined)]))?.stderr ?? ''),
+      ).toBe(false);
       // Both mounts before the hung one are in place at this moment.
       expect(mountsUnder(target).sort()).toEqual([target, `${target}/home`]);
       process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
