@@ -15,7 +15,7 @@ PACKAGES=(
   # metadata clients, renderers
   cloud-init netplan.io ifupdown
   # benchmarks
-  wrk nginx-light hyperfine makeself
+  wrk nginx-light hyperfine makeself time
 )
 
 missing=()

@@ -12,10 +12,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { build } from 'esbuild';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const rounds = Number(process.argv[2] ?? 5);
+const loadBefore = readFileSync('/proc/loadavg', 'utf8').trim();
 const data = execFileSync('bash', [path.join(here, 'build-data.sh')], { encoding: 'utf8' }).trim();
 const work = mkdtempSync('/var/tmp/pxm-bench-extract-');
 const bundle = path.join(work, 'pxm-extract.cjs');
@@ -40,20 +42,44 @@ http { access_log off; sendfile on; tcp_nopush on; default_type application/octe
   server { listen 127.0.0.1:${port}; root ${data}; } }
 `,
 );
-const nginx = spawn('nginx', ['-c', conf, '-p', work, '-e', `${work}/nginx-error.log`], { stdio: 'ignore' });
+const nginx = spawn('nginx', ['-c', conf, '-p', work, '-e', `${work}/nginx-error.log`], {
+  stdio: 'ignore',
+});
 const stopNginx = () => nginx.kill('SIGQUIT');
 process.on('exit', stopNginx);
 await waitPort(port);
 
+const FLAGS = "-x --xattrs '--xattrs-include=*' --acls --numeric-owner -p --same-owner --sparse";
 const url = (f) => `http://127.0.0.1:${port}/${f}`;
 const commands = {
   'pxm gzip': (dir) => [process.execPath, bundle, url('root.tar.gz'), dir],
   'curl|tar gzip': (dir) => ['sh', '-c', `curl -sf ${url('root.tar.gz')} | tar -xpz -C ${dir}`],
   'pxm zstd': (dir) => [process.execPath, bundle, url('root.tar.zst'), dir],
-  'curl|tar zstd': (dir) => ['sh', '-c', `curl -sf ${url('root.tar.zst')} | tar --zstd -xp -C ${dir}`],
+  'curl|tar zstd': (dir) => [
+    'sh',
+    '-c',
+    `curl -sf ${url('root.tar.zst')} | tar --zstd -xp -C ${dir}`,
+  ],
+  // The same tar work pxm asks for (curtin's flags + ACLs), to separate node's cost
+  // from the cost of restoring xattrs and ACLs.
+  'curl|tar+flags gzip': (dir) => [
+    'sh',
+    '-c',
+    `curl -sf ${url('root.tar.gz')} | tar ${FLAGS} -z -C ${dir}`,
+  ],
+  'curl|tar+flags zstd': (dir) => [
+    'sh',
+    '-c',
+    `curl -sf ${url('root.tar.zst')} | tar ${FLAGS} --zstd -C ${dir}`,
+  ],
 };
 const names = Object.keys(commands);
 const times = Object.fromEntries(names.map((n) => [n, []]));
+// CPU seconds (user + sys of the command and its children): steadier than wall time
+// when other work shares the cores. Needs GNU time (/usr/bin/time).
+const cpu = Object.fromEntries(names.map((n) => [n, []]));
+const haveTime = spawnSync('/usr/bin/time', ['-f', '%U', 'true'], { stdio: 'ignore' }).status === 0;
+const cpuFile = path.join(work, 'cpu');
 let seq = 0;
 for (let r = 0; r < rounds; r++) {
   for (let i = 0; i < names.length; i++) {
@@ -62,7 +88,10 @@ for (let r = 0; r < rounds; r++) {
     spawnSync('sync');
     const dir = path.join(work, `t${seq++}`);
     mkdirSync(dir);
-    const [cmd, ...args] = commands[name](dir);
+    const argv = commands[name](dir);
+    const [cmd, ...args] = haveTime
+      ? ['/usr/bin/time', '-f', '%U %S', '-o', cpuFile, ...argv]
+      : argv;
     const t0 = process.hrtime.bigint();
     const res = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -72,28 +101,51 @@ for (let r = 0; r < rounds; r++) {
       process.stderr.write(`${name}: ${n} entries\n`);
     }
     times[name].push(s);
+    if (haveTime) {
+      const [u, sy] = readFileSync(cpuFile, 'utf8')
+        .trim()
+        .split('\n')
+        .at(-1)
+        .split(' ')
+        .map(Number);
+      cpu[name].push(u + sy);
+    }
     process.stderr.write(`round ${r + 1} ${name}: ${s.toFixed(2)} s\n`);
   }
 }
 stopNginx();
-rmSync(work, { recursive: true, force: true });
 
 const med = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const size = (f) => readFileSync(path.join(data, f)).length;
-console.log(`| compression | input MB | pxm median s | curl\\|tar median s | pxm / curl\\|tar |`);
-console.log(`|---|---|---|---|---|`);
+console.log(
+  `| compression | input MB | pxm median s | curl\\|tar median s | pxm / curl\\|tar | curl\\|tar with pxm's flags s | pxm / that | pxm CPU s | curl\\|tar CPU s | with flags CPU s |`,
+);
+console.log(`|---|---|---|---|---|---|---|---|---|---|`);
 for (const [c, f] of [
   ['gzip', 'root.tar.gz'],
   ['zstd', 'root.tar.zst'],
 ]) {
   const p = med(times[`pxm ${c}`]);
   const q = med(times[`curl|tar ${c}`]);
-  console.log(`| ${c} | ${(size(f) / 1e6).toFixed(0)} | ${p.toFixed(2)} | ${q.toFixed(2)} | ${(p / q).toFixed(3)} |`);
+  const w = med(times[`curl|tar+flags ${c}`]);
+  const cm = (n) => (haveTime ? med(cpu[n]).toFixed(2) : 'n/a');
+  console.log(
+    `| ${c} | ${(size(f) / 1e6).toFixed(0)} | ${p.toFixed(2)} | ${q.toFixed(2)} | ${(p / q).toFixed(3)} | ${w.toFixed(2)} | ${(p / w).toFixed(3)} | ${cm(`pxm ${c}`)} | ${cm(`curl|tar ${c}`)} | ${cm(`curl|tar+flags ${c}`)} |`,
+  );
 }
-console.log(`\nrounds: ${rounds}; all runs (s): ${JSON.stringify(times, (k, v) => (typeof v === 'number' ? +v.toFixed(3) : v))}`);
+const round3 = (k, v) => (typeof v === 'number' ? +v.toFixed(3) : v);
+console.log(
+  `\nrounds: ${rounds}; load before: ${loadBefore}; after: ${readFileSync('/proc/loadavg', 'utf8').trim()}`,
+);
+console.log(`wall (s): ${JSON.stringify(times, round3)}`);
+if (haveTime) console.log(`cpu (s): ${JSON.stringify(cpu, round3)}`);
+
+// Deleting ~10 GB of small files takes minutes here: print the figures first.
+process.stderr.write(`removing ${work}\n`);
+rmSync(work, { recursive: true, force: true });
 
 function freePort() {
   return new Promise((resolve) => {
@@ -106,9 +158,10 @@ function freePort() {
 
 async function waitPort(p) {
   for (let i = 0; i < 100; i++) {
-    const ok = spawnSync('curl', ['-sf', '-o', '/dev/null', `http://127.0.0.1:${p}/done`]).status === 0;
+    const ok =
+      spawnSync('curl', ['-sf', '-o', '/dev/null', `http://127.0.0.1:${p}/done`]).status === 0;
     if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
   throw new Error('nginx did not start');
 }
