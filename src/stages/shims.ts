@@ -4,11 +4,25 @@
 // compatibility command.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { shellQuote } from '../runner/runner.js';
 
-/** argv that starts this pxm again: node, its flags (tsx in development), the entry file. */
+/**
+ * argv that starts this pxm again: node, its flags (tsx in development), the entry file.
+ * A Node single executable application (pack may build one) is its own entry.
+ */
 export function selfCommand(): string[] {
+  if (isSingleExecutable()) return [process.execPath];
   return [process.execPath, ...process.execArgv, process.argv[1] ?? ''];
+}
+
+function isSingleExecutable(): boolean {
+  try {
+    const sea = createRequire(import.meta.url)('node:sea') as { isSea?: () => boolean };
+    return sea.isSea?.() ?? false;
+  } catch {
+    return false;
+  }
 }
 
 export async function writeShims(binDir: string, self: readonly string[]): Promise<void> {
