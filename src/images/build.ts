@@ -74,9 +74,11 @@ export async function buildEphemeralImage(opts: BuildOptions): Promise<BuildResu
   const { inputs, cacheDir, stack } = opts;
   const key = imageKey(inputs);
   const imageDir = imageDirFor(cacheDir, inputs);
+  let waiting: EventStack | undefined;
   return withFileLock(
     `${imageDir}.lock`,
     async () => {
+      waiting?.finish('SUCCESS', 'the other build finished');
       const existing = opts.noCache ? undefined : await readManifest(imageDir);
       if (existing) {
         await stack.child('cache', `image ${key} found in ${imageDir}`).run(async () => undefined);
@@ -86,8 +88,10 @@ export async function buildEphemeralImage(opts: BuildOptions): Promise<BuildResu
       return { dir: imageDir, manifest, cached: false };
     },
     {
-      onWait: (pid) =>
-        stack.child('wait', `waiting for pid ${pid} building the same image`).start(),
+      onWait: (pid) => {
+        waiting = stack.child('wait', `waiting for pid ${pid}, which builds the same image`);
+        waiting.start();
+      },
     },
   );
 }
@@ -118,7 +122,12 @@ async function buildFresh(
       .run(() => configureRoot(opts, root));
     const kernel = await stack
       .child('kernel', 'kernel and initrd')
-      .run(() => copyKernel(root, out));
+      .run(
+        async () =>
+          (await runner.action({ kind: 'action', description: 'copy kernel and initrd' }, () =>
+            copyKernel(root, out),
+          )) ?? '',
+      );
     const installed = parseDpkgList(
       (
         await runner.probe({
@@ -238,10 +247,15 @@ async function prepareRoot(opts: BuildOptions, root: string, stack: EventStack):
     });
   await stack.child('packages', `install ${inputs.packages.length} packages`).run(async () => {
     // No daemons start inside the chroot; dpkg skips fsync (the root is rebuilt on failure).
-    await writeFile(path.join(root, 'usr/sbin/policy-rc.d'), '#!/bin/sh\nexit 101\n', {
-      mode: 0o755,
-    });
-    await writeFile(path.join(root, 'etc/dpkg/dpkg.cfg.d/pxm-unsafe-io'), 'force-unsafe-io\n');
+    await runner.action(
+      { kind: 'write', path: '/usr/sbin/policy-rc.d', description: 'no daemons, unsafe-io' },
+      async () => {
+        await writeFile(path.join(root, 'usr/sbin/policy-rc.d'), '#!/bin/sh\nexit 101\n', {
+          mode: 0o755,
+        });
+        await writeFile(path.join(root, 'etc/dpkg/dpkg.cfg.d/pxm-unsafe-io'), 'force-unsafe-io\n');
+      },
+    );
     const env = { DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C.UTF-8', LANG: 'C.UTF-8' };
     await withChrootMounts(
       runner,
@@ -268,8 +282,13 @@ async function prepareRoot(opts: BuildOptions, root: string, stack: EventStack):
         });
       },
     );
-    await rm(path.join(root, 'usr/sbin/policy-rc.d'));
-    await rm(path.join(root, 'etc/dpkg/dpkg.cfg.d/pxm-unsafe-io'));
+    await runner.action(
+      { kind: 'action', description: 'remove the build-only dpkg settings' },
+      async () => {
+        await rm(path.join(root, 'usr/sbin/policy-rc.d'));
+        await rm(path.join(root, 'etc/dpkg/dpkg.cfg.d/pxm-unsafe-io'));
+      },
+    );
   });
   await stack.child('cache-root', 'cache the installed root').run(async () => {
     await mkdir(path.dirname(tarball), { recursive: true });
