@@ -81,6 +81,40 @@ export function checkSupported(
  * Module validators name key paths (`network/config[0]`, `sources/10_root`); add the file
  * that set the value, from provenance, so every config error names file and key path.
  */
+export async function checkStorageEarly(
+  config: ConfigMap,
+  prov: Provenance,
+  stages: readonly PlannedStage[],
+  modules: InstallModules,
+): Promise<void> {
+  const check = modules.storage?.check;
+  if (!check || !builtinsInPlan(stages).has('block-meta')) return;
+  // early_commands may create what storage: preserves; runStorage validates again then.
+  const early = stages.find((s) => s.name === 'early');
+  if (early && early.commands.length > 0) return;
+  await blameFileAsync(prov, 'storage', () => check(config));
+}
+
+async function blameFileAsync(
+  prov: Provenance,
+  key: string,
+  validate: () => Promise<void>,
+): Promise<void> {
+  try {
+    await validate();
+  } catch (error) {
+    const file = sourceOf(prov, key);
+    if (!(error instanceof ValidationError) || !file) throw error;
+    throw new ValidationError(
+      `${file}: ${error.where}`,
+      error.message.startsWith(`${error.where}: `)
+        ? error.message.slice(error.where.length + 2)
+        : error.message,
+      { hint: error.hint },
+    );
+  }
+}
+
 function blameFile(prov: Provenance, validate: () => void): void {
   try {
     validate();

@@ -14,7 +14,7 @@ import { handlersFromConfig } from '../report/from-config.js';
 import { Runner, formatStep, type OutputSink, type PlanStep } from '../runner/runner.js';
 import { ExitCode, PxmError, ValidationError, errorMessage } from '../util/errors.js';
 import { runBuiltin } from './builtins.js';
-import { checkSupported } from './capabilities.js';
+import { checkStorageEarly, checkSupported } from './capabilities.js';
 import { workingPaths, type StageContext, type WorkingPaths } from './context.js';
 import { contractEnv } from './env.js';
 import { installSettings, postFiles, saveIntoTarget, writeErrorTarball } from './finalize.js';
@@ -66,6 +66,7 @@ export async function runInstall(opts: InstallOptions): Promise<InstallResult> {
   validateConfig(config, provenance);
   const stages = planStages(config, { targetIsDirectory });
   checkSupported(config, provenance, stages, modules, { targetIsDirectory });
+  await checkStorageEarly(config, provenance, stages, modules);
   return opts.dryRun ? dryRun(opts, stages, modules) : realRun(opts, stages, modules);
 }
 

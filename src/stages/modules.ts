@@ -15,7 +15,8 @@ import {
   checkTargetInstallable,
   type ProxyConfig,
 } from '../sources/index.js';
-import { runStorage, releaseStorage } from '../storage/index.js';
+import { runStorage, releaseStorage, checkStorage } from '../storage/index.js';
+import { Runner } from '../runner/runner.js';
 import { netModule } from '../net/index.js';
 
 export interface StorageModule {
@@ -24,6 +25,8 @@ export interface StorageModule {
    * mount under ctx.target, write OUTPUT_FSTAB); registers its teardown with ctx.onFinish.
    */
   runStorage(ctx: StageContext, args: readonly string[]): Promise<void>;
+  /** Validates `storage:` against the discovered disks (read-only); throws ValidationError. */
+  check?(config: Record<string, unknown>): Promise<void>;
 }
 
 export interface NetModule {
@@ -78,6 +81,10 @@ const sources: SourcesModule = {
 };
 
 const storage: StorageModule = {
+  async check(config) {
+    // A dry runner: discovery only probes; anything else would merely be recorded.
+    await checkStorage({ runner: new Runner({ dryRun: true }), config, target: '/target' });
+  },
   async runStorage(ctx) {
     const { made } = await runStorage({
       runner: ctx.runner,

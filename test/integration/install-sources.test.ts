@@ -112,4 +112,23 @@ describe('pxm install with sources', () => {
     expect(r.exitCode).toBe(2);
     expect(String(r.stderr)).toContain('no storage: config and no --target DIR');
   });
+
+  it('a storage config naming a disk that does not exist is refused before anything runs', async () => {
+    const cfg = path.join(dir, 'nodev.yaml');
+    writeFileSync(
+      cfg,
+      [
+        'storage:',
+        '  version: 1',
+        '  config:',
+        '    - {id: disk0, type: disk, path: /dev/pxm-test-no-such-disk, ptable: gpt}',
+        `install: {log_file: ${dir}/nodev.log}`,
+      ].join('\n'),
+    );
+    const r = await pxm(['install', '-c', cfg, tarball]);
+    expect(r.exitCode).toBe(2);
+    expect(String(r.stderr)).toContain(`pxm: ${cfg}: storage config:`);
+    expect(String(r.stderr)).toContain("action 'disk0'");
+    expect(() => statSync(path.join(dir, 'nodev.log'))).toThrow(); // nothing ran, not even the log
+  });
 });
