@@ -28,7 +28,8 @@ fi
 key=$( (echo "$src"; cd "$src" && tr '\n' '\0' < "$list" | xargs -0 stat -c '%n %s %Y' 2>/dev/null) | sha256sum | cut -c1-16)
 out=$cache/extract-$key
 if [ ! -f "$out/done" ]; then
-  rm -rf "$out"
+  # Inputs changed (the host's /usr is updated): drop older datasets, keep one.
+  rm -rf "$cache"/extract-*
   mkdir -p "$out"
   tar -c -C "$src" --no-recursion --numeric-owner --xattrs --xattrs-include='*' -T "$list" -f "$out/root.tar"
   gzip -6 -c "$out/root.tar" > "$out/root.tar.gz"
