@@ -43,25 +43,32 @@ export interface DhcpService {
   close(): Promise<void>;
 }
 
-/** Known nodes' fixed addresses, re-read at most once a second. */
-function storeReservations(nodes: DhcpNodeSource): Reservations {
-  let at = 0;
+/**
+ * Known nodes' fixed addresses, from one snapshot of the store refreshed at most once a
+ * second: a store query per packet cost more than the rest of the DHCP path together.
+ */
+function storeReservations(nodes: DhcpNodeSource, maxAgeMs = 1000): Reservations {
+  let at = -Infinity;
+  let byMac = new Map<string, string>();
   let byIp = new Set<string>();
+  const fresh = (): void => {
+    if (Date.now() - at < maxAgeMs) return;
+    byMac = new Map();
+    byIp = new Set();
+    for (const n of nodes.listNodes({ limit: 1_000_000 }).items) {
+      if (!n.ip) continue;
+      byIp.add(n.ip);
+      for (const m of n.macs) byMac.set(m.toLowerCase(), n.ip);
+    }
+    at = Date.now();
+  };
   return {
     reservedIp(mac) {
-      const n = nodes.listNodes({ mac, limit: 1 }).items[0];
-      return n?.ip ?? undefined;
+      fresh();
+      return byMac.get(mac);
     },
     isReserved(ip) {
-      if (Date.now() - at > 1000) {
-        byIp = new Set(
-          nodes
-            .listNodes({ limit: 100_000 })
-            .items.map((n) => n.ip)
-            .filter((x): x is string => !!x),
-        );
-        at = Date.now();
-      }
+      fresh();
       return byIp.has(ip);
     },
   };
