@@ -22,7 +22,7 @@ function mtuOf(address: string): number | undefined {
 }
 
 function describe(e: TftpEvent): string | undefined {
-  const who = `${e.type === 'listening' ? '' : `${e.remote.address}:${e.remote.port}`}`;
+  const who = e.type === 'listening' ? '' : `${e.remote.address}:${e.remote.port}`;
   switch (e.type) {
     case 'listening':
       return `listening on ${e.address} port ${e.port}`;

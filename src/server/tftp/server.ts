@@ -67,6 +67,7 @@ export class TftpServer {
   private readonly listeners: Listener[] = [];
   /** Active transfers by client address+port: a retransmitted RRQ must not start a second one. */
   private readonly active = new Map<string, ReadTransfer | null>();
+  private closed = false;
 
   constructor(
     private readonly handler: TftpHandler,
@@ -134,8 +135,13 @@ export class TftpServer {
     rinfo: dgram.RemoteInfo,
   ): void {
     const remote = remoteOf(rinfo);
-    const reply = (code: number, message: string) =>
-      socket.send(errorPacket(code, message), rinfo.port, rinfo.address);
+    const reply = (code: number, message: string) => {
+      try {
+        socket.send(errorPacket(code, message), rinfo.port, rinfo.address);
+      } catch {
+        // the listening socket closed meanwhile (server stopping): nothing to tell
+      }
+    };
     let packet;
     try {
       packet = decodePacket(msg);
@@ -183,14 +189,22 @@ export class TftpServer {
     req: { filename: string; mode: 'octet' | 'netascii'; options: Map<string, string> },
   ): Promise<void> {
     const resolved = await this.handler.resolve({ filename: req.filename, remote });
+    if (this.closed) {
+      if ('source' in resolved) await resolved.source.close();
+      return;
+    }
     const main = this.listeners.find((l) => l.address === localAddress)?.socket;
     if ('error' in resolved) {
       this.emit({ type: 'refused', remote, filename: req.filename, ...resolved.error });
-      main?.send(
-        errorPacket(resolved.error.code, resolved.error.message),
-        rinfo.port,
-        rinfo.address,
-      );
+      try {
+        main?.send(
+          errorPacket(resolved.error.code, resolved.error.message),
+          rinfo.port,
+          rinfo.address,
+        );
+      } catch {
+        // server stopping
+      }
       return;
     }
     let source: TftpSource = resolved.source;
@@ -254,6 +268,7 @@ export class TftpServer {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     for (const t of this.active.values()) t?.abort('server stopping');
     await Promise.all(
       this.listeners.splice(0).map((l) => new Promise<void>((r) => l.socket.close(() => r()))),

@@ -47,7 +47,6 @@ export class ReadTransfer {
   private timer: NodeJS.Timeout | null = null;
   private timerMs = 0;
   private pumping = false;
-  private pumpAgain = false;
   private finished = false;
   readonly done: Promise<TransferResult>;
   private resolveDone!: (r: TransferResult) => void;
@@ -114,10 +113,8 @@ export class ReadTransfer {
 
   /** Sends the window starting after lastAcked, reading blocks first if needed. */
   private pump(): void {
-    if (this.pumping) {
-      this.pumpAgain = true;
-      return;
-    }
+    // A read is in flight: when it lands, pump() runs again from the latest lastAcked.
+    if (this.pumping) return;
     const from = this.lastAcked + 1;
     const to = Math.min(this.total, this.lastAcked + this.p.windowsize);
     const wait = this.reader.ensure(from, to);
@@ -130,11 +127,11 @@ export class ReadTransfer {
       () => {
         this.pumping = false;
         if (this.finished) return;
-        if (this.pumpAgain) this.pumpAgain = false;
         this.pump();
       },
       (e: unknown) => {
         this.pumping = false;
+        if (this.finished) return;
         const why = e instanceof Error ? e.message : String(e);
         this.socket.send(errorPacket(ErrorCode.NOT_DEFINED, 'read error'));
         this.finish({ ok: false, error: `read: ${why}` });
