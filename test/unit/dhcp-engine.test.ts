@@ -10,6 +10,7 @@ import {
   type LeaseRow,
   type LeaseStore,
 } from '../../src/server/dhcp/lease-db.js';
+import { WorkerLeaseStore } from '../../src/server/dhcp/lease-worker.js';
 import {
   BOOTREQUEST,
   decodePacket,
@@ -328,5 +329,28 @@ describe('SQLite lease store (group commit)', () => {
     expect(rows).toHaveLength(99);
     expect(rows.find((r) => r.ip === '10.0.0.1')?.mac).toBe('new');
     expect(rows.find((r) => r.mac === 'm1')).toBeUndefined();
+  });
+});
+
+describe('worker lease store (commits off the event loop)', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'pxm-dhcp-w-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  it('settles each write after its batch commits; batches form while a commit runs; survives reopen', async () => {
+    const file = path.join(dir, 'leases.sqlite');
+    const s = new WorkerLeaseStore(file);
+    await Promise.all(
+      Array.from({ length: 300 }, (_, i) =>
+        s.put({ mac: `m${i}`, ip: `10.1.${i >> 8}.${i & 255}`, expiresAt: i }),
+      ),
+    );
+    expect(s.stats.writes).toBe(300);
+    expect(s.stats.batches).toBeLessThan(300);
+    await s.remove('m0');
+    await s.closeAsync();
+    const again = new WorkerLeaseStore(file);
+    const rows = again.loadAll();
+    await again.closeAsync();
+    expect(rows).toHaveLength(299);
+    expect(rows.find((r) => r.mac === 'm0')).toBeUndefined();
   });
 });

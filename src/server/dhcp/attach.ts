@@ -9,7 +9,7 @@ import { advertisedBase } from '../boot/service.js';
 import { ipToNum, inSubnet, numToIp, type DhcpConfig } from './config.js';
 import { FullDhcp, ProxyDhcp, type DhcpLogEvent } from './engine.js';
 import { servingInterface } from './iface.js';
-import { SqliteLeaseStore } from './lease-db.js';
+import { WorkerLeaseStore } from './lease-worker.js';
 import type { Reservations } from './pool.js';
 import type { BootPolicy } from './pxe.js';
 import { DhcpServer, type DhcpServerEvent } from './server.js';
@@ -135,10 +135,10 @@ export async function attachDhcp(
     const line = describe(e);
     if (line) o.log(`dhcp: ${line}`);
   };
-  let store: SqliteLeaseStore | undefined;
+  let store: WorkerLeaseStore | undefined;
   let handler;
   if (o.mode === 'full') {
-    store = new SqliteLeaseStore(path.join(o.dataDir, LEASES_FILE));
+    store = new WorkerLeaseStore(path.join(o.dataDir, LEASES_FILE));
     handler = new FullDhcp({
       config: o.config!,
       store,
@@ -158,7 +158,7 @@ export async function attachDhcp(
   try {
     await server.start();
   } catch (e) {
-    store?.close();
+    await store?.closeAsync();
     throw e;
   }
   o.log(
@@ -177,7 +177,7 @@ export async function attachDhcp(
     server,
     async close() {
       await server.close();
-      store?.close();
+      await store?.closeAsync();
     },
   };
 }

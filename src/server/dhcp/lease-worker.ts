@@ -1,0 +1,134 @@
+// Durable leases with the fsync off the event loop. better-sqlite3 is synchronous: a
+// commit with synchronous=FULL blocks its thread for the fsync (~10 ms here), and on the
+// main thread that stalls every DISCOVER/OFFER too. This store runs the commits in a
+// worker thread and pipelines them: while one batch is being committed, new writes queue
+// up in the main thread and go as the next batch the moment the worker is free (group
+// commit without a timer). A write's promise settles only when its batch is on disk, so
+// the engine still sends an ACK only after its lease is durable.
+//
+// Same file and schema as SqliteLeaseStore (lease-db.ts): WAL, synchronous=FULL.
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import { SqliteLeaseStore, type LeaseRow, type LeaseStore } from './lease-db.js';
+
+type Op = { kind: 'put'; lease: LeaseRow } | { kind: 'remove'; mac: string };
+
+// Plain CommonJS so it runs from the one-file bundle and from sources alike (eval worker).
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Driver = require(workerData.driver);
+const db = new Driver(workerData.file, { timeout: 2000 });
+db.pragma('locking_mode = EXCLUSIVE');
+db.pragma('journal_mode = WAL');
+db.pragma('synchronous = FULL');
+const upsert = db.prepare('INSERT INTO leases (mac, ip, expires_at) VALUES (?, ?, ?) ON CONFLICT(mac) DO UPDATE SET ip = excluded.ip, expires_at = excluded.expires_at');
+const freeIp = db.prepare('DELETE FROM leases WHERE ip = ? AND mac <> ?');
+const del = db.prepare('DELETE FROM leases WHERE mac = ?');
+const commit = db.transaction((ops) => {
+  for (const op of ops) {
+    if (op.kind === 'put') { freeIp.run(op.lease.ip, op.lease.mac); upsert.run(op.lease.mac, op.lease.ip, op.lease.expiresAt); }
+    else del.run(op.mac);
+  }
+});
+parentPort.on('message', (m) => {
+  if (m.close) { db.close(); parentPort.postMessage({ closed: true }); return; }
+  try { commit(m.ops); parentPort.postMessage({ ok: true }); }
+  catch (e) { parentPort.postMessage({ ok: false, error: String(e && e.message || e) }); }
+});
+parentPort.postMessage({ ready: true });
+`;
+
+interface Waiter {
+  op: Op;
+  done: () => void;
+  fail: (e: Error) => void;
+}
+
+export class WorkerLeaseStore implements LeaseStore {
+  private readonly worker: Worker;
+  private readonly initial: LeaseRow[];
+  private pending: Waiter[] = [];
+  private inFlight: Waiter[] | undefined;
+  private ready = false;
+  private closed = false;
+  readonly stats = { batches: 0, writes: 0 };
+
+  constructor(file: string) {
+    // Create the schema and read the leases here, before the worker takes the exclusive lock.
+    const boot = new SqliteLeaseStore(file);
+    this.initial = boot.loadAll();
+    boot.close();
+    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver } });
+    this.worker.unref();
+    this.worker.on('message', (m: { ready?: boolean; ok?: boolean; error?: string }) => {
+      if (m.ready) {
+        this.ready = true;
+        this.next();
+        return;
+      }
+      const batch = this.inFlight ?? [];
+      this.inFlight = undefined;
+      if (m.ok) {
+        this.stats.batches++;
+        this.stats.writes += batch.length;
+        for (const w of batch) w.done();
+      } else {
+        const err = new Error(`lease commit failed: ${m.error}`);
+        for (const w of batch) w.fail(err);
+      }
+      this.next();
+    });
+    this.worker.on('error', (e) => {
+      // The worker died: nothing more can be made durable, so no more ACKs.
+      for (const w of [...(this.inFlight ?? []), ...this.pending]) w.fail(e);
+      this.inFlight = undefined;
+      this.pending = [];
+      this.closed = true;
+    });
+  }
+
+  loadAll(): LeaseRow[] {
+    return this.initial;
+  }
+
+  put(lease: LeaseRow): Promise<void> {
+    return this.enqueue({ kind: 'put', lease: { ...lease } });
+  }
+
+  remove(mac: string): Promise<void> {
+    return this.enqueue({ kind: 'remove', mac });
+  }
+
+  private enqueue(op: Op): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('lease store is closed'));
+    return new Promise((done, fail) => {
+      this.pending.push({ op, done, fail });
+      this.next();
+    });
+  }
+
+  private next(): void {
+    if (!this.ready || this.inFlight || this.pending.length === 0) return;
+    this.inFlight = this.pending;
+    this.pending = [];
+    this.worker.postMessage({ ops: this.inFlight.map((w) => w.op) });
+  }
+
+  /** Waits for queued writes, then closes the database. */
+  async closeAsync(): Promise<void> {
+    while (this.inFlight || (this.pending.length && !this.closed))
+      await new Promise((r) => setTimeout(r, 2));
+    if (!this.closed) {
+      this.closed = true;
+      const bye = new Promise<void>((r) => this.worker.once('message', () => r()));
+      this.worker.postMessage({ close: true });
+      await bye;
+    }
+    await this.worker.terminate();
+  }
+
+  close(): void {
+    void this.closeAsync();
+  }
+}
