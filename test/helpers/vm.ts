@@ -80,6 +80,9 @@ export class VmError extends Error {
     readonly qemuPid: number | undefined,
     /** What the guest asked the harness's server for, in order. */
     readonly requests: readonly string[],
+    /** With keepDisks, the disks survive a failure too (the caller removes `dir`). */
+    readonly disks: readonly string[] = [],
+    readonly dir: string | undefined = undefined,
   ) {
     super(message);
     this.name = 'VmError';
@@ -118,7 +121,6 @@ export async function bootVm(opts: BootVmOptions): Promise<VmResult> {
   });
   let qemu: ReturnType<typeof execa> | undefined;
   const readConsole = () => readFile(consolePath, 'utf8').catch(() => '');
-  let ok = false;
   try {
     for (const [i, d] of (opts.disks ?? []).entries()) {
       const file = path.join(dir, `${diskSerial(i)}.raw`);
@@ -248,6 +250,8 @@ export async function bootVm(opts: BootVmOptions): Promise<VmResult> {
         fetchedAt !== undefined,
         qemu.pid,
         [...server.requests],
+        opts.keepDisks ? disks : [],
+        opts.keepDisks ? dir : undefined,
       );
     }
     if (outcome.exited) {
@@ -259,6 +263,8 @@ export async function bootVm(opts: BootVmOptions): Promise<VmResult> {
         fetchedAt !== undefined,
         qemu.pid,
         [...server.requests],
+        opts.keepDisks ? disks : [],
+        opts.keepDisks ? dir : undefined,
       );
     }
     const reportedMs = Date.now() - started;
@@ -269,7 +275,6 @@ export async function bootVm(opts: BootVmOptions): Promise<VmResult> {
     ]);
     if (done === 'slow') qemu.kill('SIGKILL');
     await qemu;
-    ok = true;
     return {
       exitCode: outcome.r.exitCode,
       output: outcome.r.output,
@@ -286,7 +291,8 @@ export async function bootVm(opts: BootVmOptions): Promise<VmResult> {
       await qemu;
     }
     await server.close();
-    if (opts.keepDisks && ok) {
+    // keepDisks keeps them on failure too: a failed install is what one wants to inspect.
+    if (opts.keepDisks && disks.length > 0) {
       for (const f of [consolePath, bundle, path.join(dir, 'tftp')])
         await rm(f, { recursive: true, force: true });
     } else await rm(dir, { recursive: true, force: true });

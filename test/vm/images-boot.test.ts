@@ -8,7 +8,7 @@ import { capable } from '../helpers/capability.js';
 import { defaultMirror } from '../../src/images/apt-sources.js';
 import { cacheDir, ensureTestImage, vmCapability, type TestImage } from '../helpers/vm-image.js';
 import { pxm } from '../helpers/pxm.js';
-import { bootVm, parseScenarios, scenarioScript, type VmResult } from '../helpers/vm.js';
+import { bootVm, parseScenarios, scenarioScript, VmError, type VmResult } from '../helpers/vm.js';
 
 const run = capable(vmCapability(), 'VM tests (ephemeral image)');
 
@@ -67,6 +67,10 @@ cryptsetup luksDump /dev/pxmvg/crypt | grep -E '^Version'`,
           },
           { name: 'teardown', script: 'vgchange -an pxmvg\nmdadm --stop /dev/md0' },
         ]) + '\nexit 3\n',
+    }).catch(async (e: unknown) => {
+      // keepDisks keeps them on failure too; this suite has nothing to inspect then.
+      if (e instanceof VmError && e.dir) await rm(e.dir, { recursive: true, force: true });
+      throw e;
     });
   }, 45 * 60_000);
 
