@@ -1,6 +1,7 @@
 // Which address and subnet the DHCP server serves, read from os.networkInterfaces(): the
 // server refuses to start on an interface without IPv4 (it would have no source address
 // for its replies and no server identifier).
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { ValidationError } from '../../util/errors.js';
 
@@ -16,7 +17,15 @@ export function servingInterface(
   name: string,
   all: NodeJS.Dict<os.NetworkInterfaceInfo[]> = os.networkInterfaces(),
 ): ServingInterface {
+  if (!/^[\w.:-]{1,15}$/.test(name))
+    throw new ValidationError(`--interface ${name}`, 'not an interface name');
   const addrs = all[name];
+  // networkInterfaces() lists only interfaces with an address; sysfs knows the others.
+  if (!addrs && existsSync(`/sys/class/net/${name}`))
+    throw new ValidationError(
+      `--interface ${name}`,
+      'has no IPv4 address; DHCP needs one to serve from',
+    );
   if (!addrs)
     throw new ValidationError(
       `--interface ${name}`,
