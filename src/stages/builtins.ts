@@ -53,12 +53,8 @@ async function netMeta(
   ctx: StageContext,
   modules: InstallModules,
 ): Promise<void> {
-  const explicitMode = args.some((a) => ['custom', 'dhcp', 'disabled'].includes(a));
-  if (!ctx.config.network && !explicitMode) {
-    // curtin's `auto` would copy the installer's own network setup; pxm writes nothing.
-    ctx.log('net-meta: no network: config; nothing to do');
-    return;
-  }
+  // Without network: the module's auto mode discovers the NICs and configures DHCP on
+  // the ones with carrier (the installed machine must come up on the network).
   if (!modules.net)
     throw new PxmError('curtin net-meta: not supported yet: this pxm build has no network module');
   await modules.net.runNetwork(ctx, args);

@@ -70,10 +70,14 @@ export function checkSupported(
     if (present(config.sources)) throw notYet('sources', 'sources (extract)');
     if (present(config.write_files)) throw notYet('write_files', 'sources (write_files)');
   }
-  if (used.has('curthooks') && !modules.hooks) {
+  if (used.has('curthooks')) {
+    const hooks = modules.hooks;
     for (const key of CURTHOOKS_KEYS) {
-      if (present(config[key])) throw notYet(key, 'curthooks');
+      if (!present(config[key]) || hooks?.keys?.includes(key)) continue;
+      if (!hooks) throw notYet(key, 'curthooks');
+      throw new ValidationError(where(key), 'not supported yet: no curthooks module acts on it');
     }
+    if (hooks?.validate) blameFile(prov, () => hooks.validate?.(config));
   }
 }
 

@@ -18,6 +18,7 @@ import {
 import { runStorage, releaseStorage, checkStorage } from '../storage/index.js';
 import { Runner } from '../runner/runner.js';
 import { netModule } from '../net/index.js';
+import { hooksModule } from '../hooks/index.js';
 
 export interface StorageModule {
   /**
@@ -47,6 +48,10 @@ export interface SourcesModule {
 
 export interface HooksModule {
   runCurthooks(ctx: StageContext): Promise<void>;
+  /** Config keys the modules honour; other curthooks keys are refused before anything runs. */
+  keys?: readonly string[];
+  /** Throws ValidationError naming the key path; called before anything runs. */
+  validate?(config: Record<string, unknown>): void;
 }
 
 export interface InstallModules {
@@ -109,5 +114,5 @@ export const installModules: InstallModules = {
   storage,
   net,
   sources,
-  hooks: undefined,
+  hooks: hooksModule,
 };

@@ -1,0 +1,64 @@
+// kernel: `kernel: {package: NAME, fallback-package: NAME}` installs that package in the
+// target (apt-get in-target). Without `kernel:`, a target that already has a kernel in
+// /boot is left alone; one without gets Debian's linux-image-amd64.
+import { readdir } from 'node:fs/promises';
+import { ValidationError } from '../util/errors.js';
+import { inTarget } from '../target/in-target.js';
+import type { HookModule } from './types.js';
+import { mapping, targetPath } from './target-files.js';
+
+export const DEFAULT_KERNEL = 'linux-image-amd64';
+
+export function parseKernel(v: unknown): { package?: string; fallback?: string } | undefined {
+  if (v === undefined || v === null) return undefined;
+  const k = mapping(v);
+  if (!k) throw new ValidationError('kernel', 'must be a mapping {package, fallback-package}');
+  const pkg = (key: string): string | undefined => {
+    const p = k[key];
+    if (p === undefined || p === null) return undefined;
+    if (typeof p !== 'string' || !/^[a-z0-9][a-z0-9+.-]+$/.test(p))
+      throw new ValidationError(`kernel/${key}`, `not a package name: ${JSON.stringify(p)}`);
+    return p;
+  };
+  return { package: pkg('package'), fallback: pkg('fallback-package') };
+}
+
+export async function installedKernels(target: string): Promise<string[]> {
+  try {
+    return (await readdir(await targetPath(target, '/boot'))).filter((f) =>
+      f.startsWith('vmlinuz-'),
+    );
+  } catch {
+    return [];
+  }
+}
+
+export const kernelHook: HookModule = {
+  name: 'kernel',
+  description: 'installing the kernel',
+  keys: ['kernel'],
+  validate: (config) => void parseKernel(config.kernel),
+  async run(ctx) {
+    const k = parseKernel(ctx.config.kernel);
+    const have = await installedKernels(ctx.target);
+    if (!k?.package && have.length) {
+      ctx.log(`kernel: target has ${have.join(', ')} and no kernel: package asked; left alone`);
+      return;
+    }
+    const wanted = k?.package ?? k?.fallback ?? DEFAULT_KERNEL;
+    const env = { DEBIAN_FRONTEND: 'noninteractive' };
+    const apt = (pkg: string, allowFailure: boolean) =>
+      inTarget({
+        target: ctx.target,
+        runner: ctx.runner,
+        env,
+        allowFailure,
+        argv: ['apt-get', 'install', '-y', '--no-install-recommends', pkg],
+      });
+    const r = await apt(wanted, Boolean(k?.fallback && wanted !== k.fallback));
+    if (r.exitCode !== 0 && k?.fallback) {
+      ctx.log(`kernel: ${wanted} failed; trying fallback-package ${k.fallback}`);
+      await apt(k.fallback, false);
+    }
+  },
+};

@@ -1,0 +1,25 @@
+#!/bin/bash
+# Builds (once) the minimal Debian 12 root the curthooks boot test installs: debootstrap
+# minbase + a kernel, grub-pc, systemd-sysv and ifupdown. Cached as
+# ${PXM_CACHE_DIR:-/var/cache/pxm}/roots/hooks-<key>.tar.zst, the key being the hash of
+# this script (suite, mirror and package list all live here). Prints the tarball path.
+set -euo pipefail
+SUITE=bookworm
+MIRROR=${PXM_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+INCLUDE=linux-image-amd64,grub-pc,systemd-sysv,ifupdown,udev,kmod,initramfs-tools,iproute2
+self=$(readlink -f "$0")
+key=$( (cat "$self"; echo "$MIRROR") | sha256sum | cut -c1-16)
+cache=${PXM_CACHE_DIR:-/var/cache/pxm}/roots
+out=$cache/hooks-$key.tar.zst
+if [ -s "$out" ]; then echo "$out"; exit 0; fi
+mkdir -p "$cache"
+work=$(mktemp -d /var/tmp/pxm-hooks-root.XXXXXX)
+trap 'umount -R "$work/root" 2>/dev/null || true; rm -rf "$work"' EXIT
+debootstrap --variant=minbase --include="$INCLUDE" "$SUITE" "$work/root" "$MIRROR" >&2
+# The image must not carry the build host's identity or resolver.
+rm -f "$work/root/etc/resolv.conf" "$work/root/etc/hostname"
+: > "$work/root/etc/machine-id"
+# A root password-less console login is not needed: the test only reads the login prompt.
+tar -C "$work/root" --numeric-owner --xattrs --xattrs-include='*' -cf - . | zstd -q -3 -T0 -o "$out.tmp"
+mv "$out.tmp" "$out"
+echo "$out"
