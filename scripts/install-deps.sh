@@ -7,7 +7,9 @@ set -euo pipefail
 PACKAGES=(
   # storage and extraction
   util-linux fdisk gdisk parted e2fsprogs xfsprogs btrfs-progs dosfstools mtools
-  tar attr acl zstd xz-utils bzip2 gzip cpio kmod
+  tar attr acl zstd xz-utils bzip2 gzip cpio kmod binutils
+  # native addon build (better-sqlite3 compiles from source when no prebuilt binary is reachable)
+  python3 make g++
   # ephemeral image and VM harness
   debootstrap squashfs-tools qemu-system-x86 qemu-utils ovmf busybox-static
   # network boot clients and peers
