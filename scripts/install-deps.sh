@@ -14,6 +14,7 @@ PACKAGES=(
   debootstrap squashfs-tools qemu-system-x86 qemu-utils ovmf busybox-static
   # network boot clients and peers
   iproute2 curl tftp-hpa atftp isc-dhcp-client udhcpc dnsmasq-base ipxe-qemu pxelinux syslinux-common
+  kea-admin tcpdump   # perfdhcp (DHCP crash test, benchmark) and packet capture
   # metadata clients, renderers
   cloud-init netplan.io ifupdown
   # benchmarks
