@@ -1,7 +1,10 @@
 // HTTP client for the pxm admin API (/api/v1), used by `pxm nodes`. Maps HTTP failures
 // to PxmError exit codes so scripts can tell "not found" from "unauthorized".
-import { request } from 'undici';
 import { ExitCode, PxmError } from '../util/errors.js';
+
+// undici is half the bundle; loaded on the first request, not when a command module is
+// imported (start-up time, docs/benchmarks/startup.md).
+const loadUndici = (): Promise<typeof import('undici')> => import('undici');
 
 export interface ApiNode {
   id: string;
@@ -67,6 +70,7 @@ export class ApiClient {
   ): Promise<T> {
     let res;
     try {
+      const { request } = await loadUndici();
       res = await request(this.url(path), {
         method,
         headers: {
@@ -171,6 +175,7 @@ export class ApiClient {
     onEvent: (e: ApiEvent) => void,
     signal: AbortSignal,
   ): Promise<void> {
+    const { request } = await loadUndici();
     const res = await request(
       this.url(`/nodes/${encodeURIComponent(id)}/events/stream?after=${after}`),
       {

@@ -5,18 +5,8 @@
 import { Args, Flags } from '@oclif/core';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { parse } from 'yaml';
 import { PxmCommand } from '../cli/base-command.js';
-import { Runner, formatStep } from '../runner/runner.js';
 import { PxmError, ValidationError, errorMessage } from '../util/errors.js';
-import {
-  discoverBlockDevices,
-  planStorage,
-  releaseStorage,
-  resolveDiskPaths,
-  tablesWanted,
-} from '../storage/index.js';
-import { executePlan } from '../storage/execute.js';
 
 type Mapping = Record<string, unknown>;
 
@@ -35,6 +25,8 @@ function merge(a: Mapping, b: Mapping): Mapping {
 }
 
 async function loadFile(file: string): Promise<Mapping> {
+  // Loaded here, not at the top: importing the command table must stay cheap (start-up time).
+  const { parse } = await import('yaml');
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -93,6 +85,11 @@ export default class BlockMeta extends PxmCommand {
   };
 
   async run(): Promise<void> {
+    // Loaded here, not at the top: importing the command table must stay cheap (start-up time).
+    const { Runner, formatStep } = await import('../runner/runner.js');
+    const { discoverBlockDevices, planStorage, releaseStorage, resolveDiskPaths, tablesWanted } =
+      await import('../storage/index.js');
+    const { executePlan } = await import('../storage/execute.js');
     const { args, flags } = await this.parse(BlockMeta);
     const config = await this.loadConfig(flags.config);
     let storage: unknown = config.storage;

@@ -1,10 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { PxmCommand } from '../cli/base-command.js';
-import { loadConfig, loadConfigFile, type ConfigInput } from '../config/load.js';
+import type { ConfigInput } from '../config/load.js';
 import type { ConfigMap } from '../config/merge.js';
-import { serializeNetworkConfig } from '../net/config.js';
-import { planNetworkStage, runNetworkStage, type NetMetaMode } from '../net/stage.js';
-import { Runner, formatStep } from '../runner/runner.js';
+import type { NetMetaMode } from '../net/stage.js';
 
 /**
  * curtin's `net-meta`: writes the network config the installed system gets.
@@ -61,6 +59,10 @@ export default class NetMeta extends PxmCommand {
   };
 
   async run(): Promise<void> {
+    // Loaded here, not at the top: importing the command table must stay cheap (start-up time).
+    const { serializeNetworkConfig } = await import('../net/config.js');
+    const { planNetworkStage, runNetworkStage } = await import('../net/stage.js');
+    const { Runner, formatStep } = await import('../runner/runner.js');
     const { args, flags } = await this.parse(NetMeta);
     const config = await this.loadInstallConfig(flags.config);
     const mode = args.mode as NetMetaMode;
@@ -93,6 +95,8 @@ export default class NetMeta extends PxmCommand {
   }
 
   private async loadInstallConfig(files: string[] | undefined): Promise<ConfigMap> {
+    // Loaded here, not at the top: importing the command table must stay cheap (start-up time).
+    const { loadConfig, loadConfigFile } = await import('../config/load.js');
     if (files?.length) {
       const inputs: ConfigInput[] = files.map((path) => ({ kind: 'file', path }));
       return (await loadConfig(inputs)).config;

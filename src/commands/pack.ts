@@ -1,7 +1,6 @@
 // `pxm pack`: writes a self-extracting installer (src/pack, docs/pack.md).
 import { Flags } from '@oclif/core';
 import { PxmCommand } from '../cli/base-command.js';
-import { parseAddFlag, writeInstaller } from '../pack/index.js';
 import { ValidationError } from '../util/errors.js';
 
 /** Marks `--with-node` given without a PATH (oclif has no optional flag values). */
@@ -77,6 +76,8 @@ export default class Pack extends PxmCommand {
   };
 
   async run(): Promise<void> {
+    // Loaded here, not at the top: importing the command table must stay cheap (start-up time).
+    const { parseAddFlag, writeInstaller } = await import('../pack/index.js');
     const { flags: argv, command } = splitPackArgv(this.argv);
     const { flags } = await this.parse(Pack, argv);
     const withNode = flags['with-node'];

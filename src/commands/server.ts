@@ -1,11 +1,7 @@
 import { Flags } from '@oclif/core';
 import { PxmCommand } from '../cli/base-command.js';
-import { loadServerConfig, type ServerConfig } from '../server/config.js';
-import { startServer } from '../server/server.js';
-import { attachBoot } from '../server/boot/service.js';
-import { attachDhcp, type DhcpService } from '../server/dhcp/attach.js';
-import { parseDhcpConfig } from '../server/dhcp/config.js';
-import { servingInterface } from '../server/dhcp/iface.js';
+import type { ServerConfig } from '../server/config.js';
+import type { DhcpService } from '../server/dhcp/attach.js';
 import { ValidationError } from '../util/errors.js';
 
 export default class Server extends PxmCommand {
@@ -47,6 +43,13 @@ export default class Server extends PxmCommand {
   };
 
   async run(): Promise<void> {
+    // Loaded here, not at the top: importing the command table must stay cheap (start-up time).
+    const { loadServerConfig } = await import('../server/config.js');
+    const { startServer } = await import('../server/server.js');
+    const { attachBoot } = await import('../server/boot/service.js');
+    const { attachDhcp } = await import('../server/dhcp/attach.js');
+    const { parseDhcpConfig } = await import('../server/dhcp/config.js');
+    const { servingInterface } = await import('../server/dhcp/iface.js');
     const { flags } = await this.parse(Server);
     const cfg: ServerConfig = flags.config ? loadServerConfig(flags.config) : {};
     // DHCP settings are checked completely before anything starts (src/server/dhcp).

@@ -4,9 +4,7 @@ import os from 'node:os';
 import { stat } from 'node:fs/promises';
 import { PxmCommand } from '../cli/base-command.js';
 import { ValidationError } from '../util/errors.js';
-import { blksizeForMtu } from '../server/tftp/options.js';
-import { TftpServer, type TftpEvent, type TftpListen } from '../server/tftp/server.js';
-import { StaticRootHandler } from '../server/tftp/static-root.js';
+import type { TftpEvent, TftpListen } from '../server/tftp/server.js';
 
 /** MTU of the interface that owns `address`, or undefined for wildcards/unknown. */
 function mtuOf(address: string): number | undefined {
@@ -69,6 +67,10 @@ export default class Tftp extends PxmCommand {
   };
 
   async run(): Promise<void> {
+    // Loaded here, not at the top: importing the command table must stay cheap (start-up time).
+    const { blksizeForMtu } = await import('../server/tftp/options.js');
+    const { TftpServer } = await import('../server/tftp/server.js');
+    const { StaticRootHandler } = await import('../server/tftp/static-root.js');
     const { flags } = await this.parse(Tftp);
     const st = await stat(flags.root).catch(() => undefined);
     if (!st?.isDirectory()) throw new ValidationError('--root', `${flags.root} is not a directory`);

@@ -5,7 +5,6 @@
 // performs none of them, so `--dry-run` prints exactly the ordered plan a real run would
 // execute. Read-only probes (blkid, lsblk, reading /sys) use `probe`, which runs in both
 // modes because planning needs the facts they return.
-import { execa } from 'execa';
 import { CommandFailedError } from '../util/errors.js';
 
 export interface CommandSpec {
@@ -108,6 +107,8 @@ export class Runner {
   private async exec(spec: CommandSpec): Promise<CommandResult> {
     const [file, ...args] = spec.argv;
     if (!file) throw new Error('Runner: empty argv');
+    // execa is loaded on the first command, not when a command module is imported (start-up time).
+    const { execa } = await import('execa');
     const child = execa(file, args, {
       env: { ...this.baseEnv, ...spec.env },
       extendEnv: true,

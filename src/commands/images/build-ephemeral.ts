@@ -10,10 +10,8 @@ import { Reporter } from '../../report/events.js';
 import { Runner } from '../../runner/runner.js';
 import { PxmError, ValidationError } from '../../util/errors.js';
 import { defaultMirror } from '../../images/apt-sources.js';
-import { buildEphemeralImage } from '../../images/build.js';
 import { ARTEFACTS } from '../../images/manifest.js';
 import { resolveInputs, type Compression } from '../../images/inputs.js';
-import { StageProgress } from '../../images/progress.js';
 
 /** The bundle this command runs from; under tsx, the repository's built bundle. */
 function defaultBundle(): string {
@@ -52,6 +50,9 @@ export default class ImagesBuildEphemeral extends PxmCommand {
   };
 
   async run(): Promise<void> {
+    // Loaded here, not at the top: importing the command table must stay cheap (start-up time).
+    const { buildEphemeralImage } = await import('../../images/build.js');
+    const { StageProgress } = await import('../../images/progress.js');
     const { flags } = await this.parse(ImagesBuildEphemeral);
     const mirror = flags.mirror ?? (await defaultMirror());
     if (!mirror)
