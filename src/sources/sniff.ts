@@ -33,18 +33,34 @@ export function looksLikeTar(head: Buffer): boolean {
 export async function peek(stream: Readable, n: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let have = 0;
-  while (have < n && !stream.readableEnded) {
-    const chunk = stream.read() as Buffer | null;
-    if (chunk !== null) {
-      chunks.push(chunk);
-      have += chunk.length;
+  // Only read what is already buffered, and stop as soon as the source has pushed its end:
+  // a read() on an empty, ended stream makes it emit 'end', after which the bytes taken
+  // here can no longer be pushed back (a stream shorter than n would lose them all).
+  while (have < n) {
+    if (stream.readableLength > 0) {
+      const chunk = stream.read() as Buffer | null;
+      if (chunk !== null) {
+        chunks.push(chunk);
+        have += chunk.length;
+      }
       continue;
     }
+    if (sourceEnded(stream)) break;
     await nextEvent(stream);
   }
   const all = Buffer.concat(chunks);
   if (all.length > 0) stream.unshift(all);
   return all.subarray(0, n);
+}
+
+/**
+ * True once the source has pushed its last byte, before 'end' is emitted (readableEnded
+ * only turns true after it). Node has no public flag for this; `_readableState.ended` is
+ * what read() itself checks.
+ */
+function sourceEnded(stream: Readable): boolean {
+  const state = (stream as Readable & { _readableState?: { ended?: boolean } })._readableState;
+  return stream.readableEnded || stream.destroyed || state?.ended === true;
 }
 
 /** Waits for more data, the end or an error; leaves no listener behind. */
