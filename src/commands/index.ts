@@ -4,6 +4,7 @@ import ConfigShow from './config/show.js';
 import ConfigValidate from './config/validate.js';
 import Install from './install.js';
 import InTarget from './in-target.js';
+import Curthooks from './curthooks.js';
 import Curtin from './curtin.js';
 import ImagesBuildEphemeral from './images/build-ephemeral.js';
 import ImagesImport from './images/import.js';
@@ -34,6 +35,7 @@ export const COMMANDS = {
   'config:validate': ConfigValidate,
   install: Install,
   'in-target': InTarget,
+  curthooks: Curthooks,
   curtin: Curtin,
   'images:build-ephemeral': ImagesBuildEphemeral,
   'images:import': ImagesImport,

@@ -1,13 +1,11 @@
 // kernel: `kernel: {package: NAME, fallback-package: NAME}` installs that package in the
-// target (apt-get in-target). Without `kernel:`, a target that already has a kernel in
-// /boot is left alone; one without gets Debian's linux-image-amd64.
+// target (apt-get in-target; the fallback when the first fails). Without `kernel:` the
+// target is left alone (a warning when /boot has no kernel: it will not boot).
 import { readdir } from 'node:fs/promises';
 import { ValidationError } from '../util/errors.js';
 import { inTarget } from '../target/in-target.js';
 import type { HookModule } from './types.js';
 import { mapping, targetPath } from './target-files.js';
-
-export const DEFAULT_KERNEL = 'linux-image-amd64';
 
 export function parseKernel(v: unknown): { package?: string; fallback?: string } | undefined {
   if (v === undefined || v === null) return undefined;
@@ -41,11 +39,17 @@ export const kernelHook: HookModule = {
   async run(ctx) {
     const k = parseKernel(ctx.config.kernel);
     const have = await installedKernels(ctx.target);
-    if (!k?.package && have.length) {
-      ctx.log(`kernel: target has ${have.join(', ')} and no kernel: package asked; left alone`);
+    if (!k?.package && !k?.fallback) {
+      // Without kernel: pxm installs nothing (a directory target may have no apt at all).
+      ctx.log(
+        have.length
+          ? `kernel: target has ${have.join(', ')}; no kernel: package asked; left alone`
+          : 'kernel: warning: target has no kernel in /boot and no kernel: package is configured',
+      );
+      if (!have.length) ctx.stack.warn();
       return;
     }
-    const wanted = k?.package ?? k?.fallback ?? DEFAULT_KERNEL;
+    const wanted = (k.package ?? k.fallback) as string;
     const env = { DEBIAN_FRONTEND: 'noninteractive' };
     const apt = (pkg: string, allowFailure: boolean) =>
       inTarget({
