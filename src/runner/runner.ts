@@ -109,6 +109,9 @@ export class Runner {
     if (!file) throw new Error('Runner: empty argv');
     // execa is loaded on the first command, not when a command module is imported (start-up time).
     const { execa } = await import('execa');
+    // Own process group: on cancel or timeout the whole group is signalled, so a grandchild
+    // that still holds the output pipe (`sh -c 'sleep 600'`) cannot hold up the failure.
+    // Cancel and timeout are handled here instead of by execa, which signals only the child.
     const child = execa(file, args, {
       env: { ...this.baseEnv, ...spec.env },
       extendEnv: true,
@@ -117,26 +120,113 @@ export class Runner {
       stdin: spec.input === undefined ? 'ignore' : 'pipe',
       reject: false,
       stripFinalNewline: false,
-      timeout: spec.timeoutMs,
-      cancelSignal: spec.signal,
+      detached: true,
       maxBuffer: 256 * 1024 * 1024,
     });
     if (!spec.quiet) {
       child.stdout?.on('data', (d: Buffer) => this.output.write(d, 'stdout'));
       child.stderr?.on('data', (d: Buffer) => this.output.write(d, 'stderr'));
     }
-    const r = await child;
+    const stop = new GroupStopper(child.pid);
+    const timer =
+      spec.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => stop.stop(`timed out after ${spec.timeoutMs} ms`), spec.timeoutMs);
+    const onAbort = (): void => stop.stop('cancelled');
+    if (spec.signal?.aborted) onAbort();
+    else spec.signal?.addEventListener('abort', onAbort, { once: true });
+    let r;
+    try {
+      r = await child;
+    } finally {
+      clearTimeout(timer);
+      spec.signal?.removeEventListener('abort', onAbort);
+      stop.done();
+    }
     const result: CommandResult = {
       exitCode: r.exitCode ?? (r.failed ? 127 : 0),
       stdout: String(r.stdout ?? ''),
       stderr: String(r.stderr ?? ''),
     };
-    const failed = r.failed || result.exitCode !== 0;
+    const failed = r.failed || result.exitCode !== 0 || stop.reason !== undefined;
     if (failed && !spec.allowFailure) {
-      const why = r.exitCode === undefined && !r.signal ? `${r.shortMessage}` : result.stderr;
+      const why =
+        stop.reason ??
+        (r.exitCode === undefined && !r.signal ? `${r.shortMessage}` : result.stderr);
       throw new CommandFailedError(spec.argv, r.exitCode ?? null, why, r.signal ?? undefined);
     }
     return result;
+  }
+}
+
+/** Milliseconds between SIGTERM and SIGKILL when a command group is stopped. */
+const KILL_GRACE_MS = 5000;
+
+/** Signals a whole process group; a group that is already gone is not an error. */
+export function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
+/**
+ * Stops one command's process group (SIGTERM, SIGKILL after a grace period) and keeps it
+ * in the set of live groups that Ctrl-C must reach: a command in its own group no longer
+ * gets the terminal's SIGINT.
+ */
+class GroupStopper {
+  reason: string | undefined;
+  private kill: NodeJS.Timeout | undefined;
+
+  constructor(private readonly pid: number | undefined) {
+    if (pid !== undefined) liveGroups.add(pid);
+    if (liveGroups.size > 0) watchTerminalSignals(true);
+  }
+
+  stop(reason: string): void {
+    if (this.reason !== undefined || this.pid === undefined) return;
+    this.reason = reason;
+    signalGroup(this.pid, 'SIGTERM');
+    this.kill = setTimeout(() => signalGroup(this.pid!, 'SIGKILL'), KILL_GRACE_MS);
+    this.kill.unref();
+  }
+
+  done(): void {
+    clearTimeout(this.kill);
+    if (this.pid !== undefined) liveGroups.delete(this.pid);
+    if (liveGroups.size === 0) watchTerminalSignals(false);
+  }
+}
+
+const liveGroups = new Set<number>();
+const TERMINAL_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const handlers = new Map<NodeJS.Signals, () => void>();
+
+/**
+ * While commands run, SIGINT/SIGTERM/SIGHUP to pxm are passed on to their groups. When
+ * another listener handles the signal (the install engine turns it into a cancel, which
+ * stops the groups through the AbortSignal), this one stays out of the way; otherwise it
+ * sends the groups SIGTERM and re-raises the signal so pxm still dies of it as before.
+ */
+function watchTerminalSignals(on: boolean): void {
+  if (on === handlers.size > 0) return;
+  if (!on) {
+    for (const [sig, h] of handlers) process.off(sig, h);
+    handlers.clear();
+    return;
+  }
+  for (const sig of TERMINAL_SIGNALS) {
+    const h = (): void => {
+      if (process.listenerCount(sig) > 1) return;
+      // SIGTERM, not the signal itself: background jobs of a non-interactive shell ignore SIGINT.
+      for (const pid of liveGroups) signalGroup(pid, 'SIGTERM');
+      watchTerminalSignals(false);
+      process.kill(process.pid, sig);
+    };
+    handlers.set(sig, h);
+    process.on(sig, h);
   }
 }
 

@@ -50,13 +50,27 @@ export class CommandFailedError extends PxmError {
       : status === null
         ? 'could not start'
         : `exit status ${status}`;
-    const tail = stderrTail.trim().split('\n').slice(-1)[0] ?? '';
+    const tail = summaryLine(stderrTail);
     super(`${argv.join(' ')}: ${why}${tail ? ` (${tail})` : ''}`);
     this.name = 'CommandFailedError';
     this.argv = argv;
     this.status = status;
     this.stderrTail = stderrTail;
   }
+}
+
+/**
+ * The stderr line that says why a command failed: the last one that is not a hint
+ * appended after the real message (Node's "(Use `node --trace-warnings ...`", git's "hint:").
+ */
+export function summaryLine(stderr: string): string {
+  const lines = stderr
+    .trim()
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  const real = lines.filter((l) => !l.startsWith('(Use `node --trace') && !l.startsWith('hint:'));
+  return real.at(-1) ?? lines.at(-1) ?? '';
 }
 
 export function errorMessage(error: unknown): string {
