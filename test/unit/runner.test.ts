@@ -1,7 +1,9 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { Runner, formatStep } from '../../src/runner/runner.js';
 import { CommandFailedError } from '../../src/util/errors.js';
-import { mkdtempSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -87,6 +89,34 @@ describe('Runner: stopping a command', () => {
     expect(err).toBeInstanceOf(CommandFailedError);
     expect((err as Error).message).toContain('cancelled');
     expect(await gone(Number(readFileSync(pidFile, 'utf8')))).toBe(true);
+  });
+  it('Ctrl-C on pxm with no handler of its own stops the group and pxm still dies of it', async () => {
+    const pidFile = path.join(dir, 'sigint.pid');
+    const runnerUrl = pathToFileURL(path.resolve('src/runner/runner.ts')).href;
+    const script = path.join(dir, 'sigint.mts');
+    writeFileSync(
+      script,
+      `import { Runner } from ${JSON.stringify(runnerUrl)};\n` +
+        `await new Runner().run({ argv: ${JSON.stringify(grandchild(pidFile))} });\n`,
+    );
+    const node = spawn(process.execPath, ['--import', 'tsx', script], { stdio: 'ignore' });
+    const exited = new Promise<NodeJS.Signals | null>((res) =>
+      node.on('exit', (_c, sig) => res(sig)),
+    );
+    try {
+      while (!existsSync(pidFile) || readFileSync(pidFile, 'utf8').trim() === '') {
+        await new Promise((res) => setTimeout(res, 20));
+      }
+      node.kill('SIGINT');
+      expect(await exited).toBe('SIGINT');
+      expect(await gone(Number(readFileSync(pidFile, 'utf8')))).toBe(true);
+    } finally {
+      node.kill('SIGKILL');
+      if (existsSync(pidFile)) {
+        const pid = Number(readFileSync(pidFile, 'utf8'));
+        if (alive(pid)) process.kill(pid, 'SIGKILL');
+      }
+    }
   });
 });
 
