@@ -5,10 +5,9 @@
 // time). The console must show the configured host name at a login prompt and the
 // configured static address on the NIC the config pinned by MAC.
 import { afterAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { all, capable, haveCommand, haveRoot } from '../helpers/capability.js';
 import {
   attachLoop,
@@ -18,6 +17,7 @@ import {
   tempDir,
 } from '../helpers/loopdev.js';
 import { pxm } from '../helpers/pxm.js';
+import { bootDisk, SERIAL_AND_ISSUE } from './hooks-qemu.js';
 
 const can = capable(
   all(
@@ -36,52 +36,9 @@ afterAll(() => cleanupAllLoops());
 const HOST = 'pxmboot';
 const MAC = '52:54:00:12:34:56';
 const ADDR = '10.0.2.15';
-const BOOT_LIMIT_S = 300; // ~35 s measured here; the machine is shared and noisy
-
 function buildRoot(): string {
   const script = path.join(import.meta.dirname, 'hooks-root.sh');
   return execFileSync(script, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
-}
-
-/** Boots the image; resolves with the serial log once `done(log)` or the limit is hit. */
-async function boot(image: string, log: string, done: (text: string) => boolean): Promise<string> {
-  const qemu = spawn(
-    'timeout',
-    [
-      String(BOOT_LIMIT_S),
-      'qemu-system-x86_64',
-      '-accel',
-      'tcg',
-      '-smp',
-      '1',
-      '-m',
-      '1024',
-      '-display',
-      'none',
-      '-serial',
-      `file:${log}`,
-      '-snapshot',
-      '-drive',
-      `file=${image},format=raw,if=virtio`,
-      '-nic',
-      `user,model=virtio-net-pci,mac=${MAC}`,
-    ],
-    { stdio: 'ignore' },
-  );
-  let exited = false;
-  qemu.on('exit', () => (exited = true));
-  try {
-    for (;;) {
-      const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
-      if (done(text) || exited) return text;
-      await sleep(2000);
-    }
-  } finally {
-    if (!exited) {
-      qemu.kill('SIGTERM');
-      await new Promise((r) => qemu.once('exit', r));
-    }
-  }
 }
 
 describe.runIf(can)('curthooks: BIOS install on the host boots in qemu', () => {
@@ -107,17 +64,7 @@ describe.runIf(can)('curthooks: BIOS install on the host boots in qemu', () => {
         '  config:',
         `    - {type: physical, name: eth0, mac_address: "${MAC}",`,
         `       subnets: [{type: static, address: ${ADDR}/24, gateway: 10.0.2.2}]}`,
-        'write_files:',
-        '  serial:',
-        '    path: /etc/default/grub.d/90-serial.cfg',
-        '    content: |',
-        '      GRUB_CMDLINE_LINUX="console=ttyS0,115200"',
-        '      GRUB_TERMINAL=serial',
-        '      GRUB_TIMEOUT=0',
-        '  issue:',
-        '    path: /etc/issue',
-        // agetty expands \4{eth0} to the NIC's IPv4 address (and redraws when it changes).
-        '    content: "Debian \\\\n addr=\\\\4{eth0}\\n\\n"',
+        ...SERIAL_AND_ISSUE,
         'install:',
         `  log_file: ${dir}/install.log`,
         `  error_tarfile: ${dir}/errors.tar`,
@@ -147,11 +94,12 @@ describe.runIf(can)('curthooks: BIOS install on the host boots in qemu', () => {
 
     const serial = path.join(dir, 'serial.log');
     const started = Date.now();
-    const text = await boot(
-      loop.file,
-      serial,
-      (t) => t.includes(`${HOST} login:`) && t.includes(`addr=${ADDR}`),
-    );
+    const text = await bootDisk({
+      image: loop.file,
+      log: serial,
+      mac: MAC,
+      done: (t) => t.includes(`${HOST} login:`) && t.includes(`addr=${ADDR}`),
+    });
     // For the report only (docs/curthooks.md), never asserted.
     console.log(
       `hooks-boot-bios: login prompt after ${Math.round((Date.now() - started) / 1000)} s`,

@@ -1,12 +1,12 @@
 #!/bin/bash
 # Builds (once) the minimal Debian 12 root the curthooks boot test installs: debootstrap
-# minbase + a kernel, grub-pc, systemd-sysv and ifupdown. Cached as
+# minbase + a kernel, grub-pc (+ the x86_64-efi modules), systemd-sysv and ifupdown. Cached as
 # ${PXM_CACHE_DIR:-/var/cache/pxm}/roots/hooks-<key>.tar.zst, the key being the hash of
 # this script (suite, mirror and package list all live here). Prints the tarball path.
 set -euo pipefail
 SUITE=bookworm
 MIRROR=${PXM_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-INCLUDE=linux-image-amd64,grub-pc,systemd-sysv,ifupdown,udev,kmod,initramfs-tools,iproute2
+INCLUDE=linux-image-amd64,grub-pc,grub-efi-amd64-bin,systemd-sysv,ifupdown,udev,kmod,initramfs-tools,iproute2
 self=$(readlink -f "$0")
 key=$( (cat "$self"; echo "$MIRROR") | sha256sum | cut -c1-16)
 cache=${PXM_CACHE_DIR:-/var/cache/pxm}/roots
