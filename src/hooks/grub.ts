@@ -82,19 +82,39 @@ async function partitionsOf(disk: string): Promise<string[]> {
   }
 }
 
+/** /dev/vda1 -> /dev/vda (sysfs: a partition's directory sits in its disk's). */
+async function wholeDisk(dev: string): Promise<string> {
+  const name = path.basename(dev);
+  try {
+    await access(`/sys/class/block/${name}/partition`);
+    return `/dev/${path.basename(path.dirname(await realpath(`/sys/class/block/${name}`)))}`;
+  } catch {
+    return dev;
+  }
+}
+
 /** Mounts a tmpfs /dev in the target with just what grub needs; returns the undo. */
 async function privateDev(ctx: StageContext, disks: string[]): Promise<() => Promise<void>> {
   const runner: Runner = ctx.runner;
   const dev = path.join(ctx.target, 'dev');
-  const root = (
-    await runner.probe({ argv: ['findmnt', '-n', '-o', 'SOURCE', '--target', ctx.target] })
-  ).stdout.trim();
+  // Everything mounted at or under the target (root, /boot, the ESP) and its whole disk:
+  // grub-probe resolves each of them while installing.
+  const mounts = (
+    await runner.probe({ argv: ['findmnt', '-n', '-r', '-o', 'SOURCE,TARGET'] })
+  ).stdout
+    .split('\n')
+    .map((l) => l.split(' '))
+    .filter(
+      ([src, at]) =>
+        src?.startsWith('/dev/') && at && (at === ctx.target || at.startsWith(`${ctx.target}/`)),
+    )
+    .map(([src]) => src as string);
   const nodes = new Set<string>();
-  for (const d of disks) {
+  for (const d of [...disks, ...(await Promise.all(mounts.map(wholeDisk)))]) {
     nodes.add(d);
     for (const p of await partitionsOf(d)) nodes.add(p);
   }
-  if (root.startsWith('/dev/')) nodes.add(root);
+  for (const m of mounts) nodes.add(m);
   await runner.run({ argv: ['mkdir', '-p', dev], description: 'target /dev mount point' });
   await runner.run({
     argv: ['mount', '-t', 'tmpfs', '-o', 'mode=0755,size=1m', 'pxm-dev', dev],
