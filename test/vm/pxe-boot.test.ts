@@ -3,9 +3,13 @@
 // serving DHCP (full mode) and boot files from a fresh data dir holding Debian's loaders
 // and the test ephemeral image. The guest's firmware is iPXE (user class "iPXE"), so pxm
 // answers with the iPXE script URL (docs/dhcp.md, "Boot information"); the script for an
-// unknown MAC is the enlist boot. The test stops the guest as soon as the kernel prints
-// its banner: the squashfs and cloud-init are covered by the images tests.
+// unknown MAC is the enlist boot. A second guest takes the pxelinux path from the iPXE
+// prompt (typed on the serial console) so the TFTP side is exercised too: lpxelinux.0,
+// ldlinux.c32 and the pxelinux.cfg lookups, seen as TFTP read requests on the bridge.
+// Each guest is stopped as soon as the kernel prints its banner: the squashfs and
+// cloud-init are covered by the images tests.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { startGuest, type Guest } from '../helpers/pxe-guest.js';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +17,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { all, capable, haveCommand, haveFile } from '../helpers/capability.js';
-import { createPxeNet, hasCarrier, readIfAny, type PxeNet } from '../helpers/pxe-net.js';
+import { createPxeNet, hasCarrier, type PxeNet } from '../helpers/pxe-net.js';
 import { pxm } from '../helpers/pxm.js';
 import { ensureTestImage, vmCapability, type TestImage } from '../helpers/vm-image.js';
 import { startPxm, type PxmProc } from '../integration/dhcp-harness.js';
@@ -43,31 +47,18 @@ const lit = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 describe.skipIf(!ok)('PXE boot of a qemu guest from pxm server', () => {
   let image: TestImage;
   let dir: string;
+  let data: string;
+  let config: string;
   let net: PxeNet | undefined;
   let server: PxmProc | undefined;
-  let qemu: ChildProcess | undefined;
-  let qemuExited: Promise<void> = Promise.resolve();
+  let guest: Guest | undefined;
+  let tcpdump: ChildProcess | undefined;
 
   beforeAll(async () => {
     image = await ensureTestImage();
     dir = mkdtempSync(path.join(tmpdir(), 'pxm-pxe-'));
-  }, 3_600_000);
-
-  const stopQemu = async () => {
-    if (qemu && qemu.exitCode === null && qemu.signalCode === null) qemu.kill('SIGTERM');
-    await qemuExited;
-  };
-
-  afterAll(async () => {
-    await stopQemu();
-    await server?.stop();
-    net?.remove();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  it('DHCP lease, iPXE script, kernel and initrd from pxm; the enlist kernel starts', async () => {
-    const data = path.join(dir, 'data');
-    const config = path.join(dir, 'server.yaml');
+    data = path.join(dir, 'data');
+    config = path.join(dir, 'server.yaml');
     writeFileSync(
       config,
       `dhcp:\n  subnet: 10.79.0.0/24\n  range: [10.79.0.100, 10.79.0.199]\n  lease_time: 600\n`,
@@ -75,13 +66,28 @@ describe.skipIf(!ok)('PXE boot of a qemu guest from pxm server', () => {
     const deb = await pxm(['images', 'import', '--data-dir', data, '--debian']);
     expect(deb.exitCode, String(deb.stderr)).toBe(0);
     expect(String(deb.stdout)).toMatch(/imported lpxelinux\.0/);
+    expect(String(deb.stdout)).toMatch(/imported ldlinux\.c32/);
     const eph = await pxm(['images', 'import', '--data-dir', data, '--ephemeral', image.dir]);
     expect(eph.exitCode, String(eph.stderr)).toBe(0);
-
     net = createPxeNet(`${SRV}/24`, process.env.PXM_PXE_TEST_NO_BRIDGE === '1');
-    const mac = `52:54:00:${randomBytes(3).toString('hex').match(/../g)!.join(':')}`;
-    const consoleLog = path.join(dir, 'console.log');
-    const serverArgs = [
+  }, 3_600_000);
+
+  afterAll(async () => {
+    await guest?.stop();
+    await server?.stop();
+    if (tcpdump && tcpdump.exitCode === null) tcpdump.kill('SIGTERM');
+    net?.remove();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Starts pxm server once; without a bridge only after qemu opened the tap. */
+  const ensureServer = async (): Promise<PxmProc> => {
+    const n = net!;
+    if (server) return server;
+    if (!n.serverFirst)
+      // iPXE's DHCP retries for ~30 s, so starting the server once the tap is up is in time.
+      for (let i = 0; i < 100 && !hasCarrier(n.ns, n.tap); i++) await sleep(100);
+    server = await startPxm(n.ns, [
       '--data-dir',
       data,
       '--config',
@@ -89,110 +95,157 @@ describe.skipIf(!ok)('PXE boot of a qemu guest from pxm server', () => {
       '--dhcp',
       'full',
       '--interface',
-      net.serveIf,
+      n.serveIf,
       '--http-port',
       '5240',
       '--tftp-port',
       '69',
-    ];
-    const startQemu = () => {
-      qemu = spawn(
-        'ip',
-        // ip netns exec execs `timeout`, which passes our SIGTERM on to qemu.
-        [
-          'netns',
-          'exec',
-          net!.ns,
-          'timeout',
-          String(GUEST_SECONDS),
-          'qemu-system-x86_64',
-          '-accel',
-          'tcg',
-          '-smp',
-          '1',
-          '-m',
-          '1024',
-          '-machine',
-          'pc,graphics=off',
-          '-display',
-          'none',
-          '-serial',
-          `file:${consoleLog}`,
-          '-netdev',
-          `tap,id=n0,ifname=${net!.tap},script=no,downscript=no`,
-          '-device',
-          `virtio-net-pci,netdev=n0,mac=${mac}`,
-          '-boot',
-          'n',
-          '-no-reboot',
-        ],
-        { stdio: ['ignore', 'ignore', 'pipe'] },
-      );
-      const q = qemu;
-      qemuExited = new Promise((r) => q.once('exit', () => r()));
-    };
+    ]);
+    expect(server.log()).toContain(`dhcp: full mode on ${n.serveIf} ${SRV} (10.79.0.0/24)`);
+    return server;
+  };
 
-    if (net.serverFirst) {
-      server = await startPxm(net.ns, serverArgs);
-      startQemu();
-    } else {
-      // No bridge: the tap carries the address and is down until qemu opens it. iPXE's
-      // DHCP retries for ~30 s, so starting the server right after is in time.
-      startQemu();
-      for (let i = 0; i < 100 && !hasCarrier(net.ns, net.tap); i++) await sleep(100);
-      server = await startPxm(net.ns, serverArgs);
-    }
-    expect(server.log()).toContain(`dhcp: full mode on ${net.serveIf} ${SRV} (10.79.0.0/24)`);
+  const boot = async (interactive: boolean): Promise<{ mac: string; g: Guest }> => {
+    const n = net!;
+    const mac = `52:54:00:${randomBytes(3).toString('hex').match(/../g)!.join(':')}`;
+    const tag = mac.slice(-2);
+    if (n.serverFirst) await ensureServer();
+    guest = await startGuest({
+      ns: n.ns,
+      tap: n.tap,
+      mac,
+      logFile: path.join(dir, `console-${tag}.log`),
+      socket: interactive ? path.join(dir, `serial-${tag}.sock`) : undefined,
+      seconds: GUEST_SECONDS,
+    });
+    await ensureServer();
+    return { mac, g: guest };
+  };
 
-    // Wait for the kernel banner (or the guest giving up), then stop the guest at once.
-    let exited = false;
-    void qemuExited.then(() => (exited = true));
-    const deadline = Date.now() + GUEST_SECONDS * 1000;
-    while (!exited && Date.now() < deadline && !/Linux version/.test(readIfAny(consoleLog)))
-      await sleep(500);
-    await stopQemu();
-    await server.stop();
-    const out = readIfAny(consoleLog);
-    const why = `console:\n${out.slice(-4000)}\nserver:\n${server.log().slice(-2000)}`;
+  const why = (g: Guest) =>
+    `console:\n${g.console().slice(-4000)}\nserver:\n${server?.log().slice(-2000) ?? ''}`;
 
-    // DHCP: iPXE configured net0 from pxm's offer, with pxm as next server and the
-    // iPXE script as the boot file (user class iPXE: no chainload loop).
-    const lease = new RegExp(`net0: (10\\.79\\.0\\.1\\d\\d)/255\\.255\\.255\\.0`).exec(out);
-    expect(lease, why).not.toBeNull();
-    expect(out, why).toContain(`Configuring (net0 ${mac})`);
-    expect(out, why).toContain(`Next server: ${SRV}`);
-    expect(out, why).toContain(`Filename: ${HTTP}/boot/ipxe`);
+  /** The kernel started with the enlist command line pxm renders for an unknown MAC. */
+  const expectEnlistKernel = (out: string, mac: string, diag: string) => {
+    expect(out, diag).toMatch(/Linux version \d+\.\d+/);
+    const cmdline = /Command line: (.*)/.exec(out)?.[1] ?? '';
+    expect(cmdline, diag).toContain(
+      `fetch=${HTTP}/boot/images/amd64/${image.manifest.key}/root.squashfs`,
+    );
+    const preseed = `${HTTP}/MAAS/metadata/latest/enlist-preseed/?op=get_enlist_preseed`;
+    expect(cmdline).toContain(`cloud-config-url=${preseed}`);
+    expect(cmdline).toContain('pxm.purpose=enlist');
+    expect(cmdline).toContain(`BOOTIF=01-${mac.replace(/:/g, '-')}`);
+  };
 
-    // pxm recorded that lease on disk before acknowledging it.
+  /** Stops the server (it holds the lease database locked) and reads mac's lease. */
+  const leaseOf = async (mac: string): Promise<string | undefined> => {
+    await server?.stop();
+    server = undefined;
+    // pxm commits a lease before it ACKs, so the ACKed lease is on disk now.
     const db = new Database(path.join(data, 'dhcp-leases.sqlite'), { readonly: true });
     try {
-      const rows = db.prepare('SELECT mac, ip FROM leases').all() as { mac: string; ip: string }[];
-      expect(rows).toEqual([{ mac, ip: lease![1] }]);
+      const row = db.prepare('SELECT ip FROM leases WHERE mac = ?').get(mac) as
+        { ip: string } | undefined;
+      return row?.ip;
     } finally {
       db.close();
     }
+  };
+
+  it('DHCP lease, iPXE script, kernel and initrd from pxm; the enlist kernel starts', async () => {
+    const { mac, g } = await boot(false);
+    await g.waitFor(/Linux version/, GUEST_SECONDS * 1000);
+    await g.stop();
+    const out = g.console();
+    const diag = why(g);
+
+    // DHCP: iPXE configured net0 from pxm's offer, with pxm as next server and the
+    // iPXE script as the boot file (user class iPXE: no chainload loop).
+    const lease = /net0: (10\.79\.0\.1\d\d)\/255\.255\.255\.0/.exec(out);
+    expect(lease, diag).not.toBeNull();
+    expect(out, diag).toContain(`Configuring (net0 ${mac})`);
+    expect(out, diag).toContain(`Next server: ${SRV}`);
+    expect(out, diag).toContain(`Filename: ${HTTP}/boot/ipxe`);
+    expect(await leaseOf(mac)).toBe(lease![1]);
 
     // Boot files, in order: the bootstrap script, the per-MAC script, kernel, initrd.
-    const hyp = mac.replace(/:/g, '-');
     const fetched = [
       `${HTTP}/boot/ipxe`,
-      `${HTTP}/boot/ipxe/${hyp}`,
+      `${HTTP}/boot/ipxe/${mac.replace(/:/g, '-')}`,
       `${HTTP}/boot/images/amd64/${image.manifest.key}/vmlinuz`,
       `${HTTP}/boot/images/amd64/${image.manifest.key}/initrd.img`,
     ];
-    const order = new RegExp(fetched.map((u) => `${lit(u)}\\.\\.\\. ok`).join('[\\s\\S]*'));
-    expect(out, why).toMatch(order);
+    expect(out, diag).toMatch(
+      new RegExp(fetched.map((u) => `${lit(u)}\\.\\.\\. ok`).join('[\\s\\S]*')),
+    );
+    expectEnlistKernel(out, mac, diag);
+  }, 600_000);
 
-    // The kernel started, with the enlist command line pxm renders for an unknown MAC.
-    expect(out, why).toMatch(/Linux version \d+\.\d+/);
-    const cmdline = /Command line: (.*)/.exec(out)?.[1] ?? '';
-    expect(cmdline, why).toContain(
-      `fetch=${HTTP}/boot/images/amd64/${image.manifest.key}/root.squashfs`,
+  it('pxelinux over TFTP: lpxelinux.0, ldlinux.c32, pxelinux.cfg lookups in order, enlist kernel', async () => {
+    const n = net!;
+    // TFTP read requests as they cross the serving interface (pxm logs none for unknown
+    // machines: boot events are recorded for known nodes only).
+    let rrq = '';
+    tcpdump = spawn(
+      'ip',
+      ['netns', 'exec', n.ns, 'tcpdump', '-l', '-n', '-i', n.serveIf, 'udp dst port 69'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
     );
-    expect(cmdline).toContain(
-      `cloud-config-url=${HTTP}/MAAS/metadata/latest/enlist-preseed/?op=get_enlist_preseed`,
+    tcpdump.stdout!.on('data', (d: Buffer) => (rrq += d.toString()));
+    let tcpdumpErr = '';
+    tcpdump.stderr!.on('data', (d: Buffer) => (tcpdumpErr += d.toString()));
+    for (let i = 0; i < 50 && !/listening on/.test(tcpdumpErr); i++) await sleep(100);
+
+    const { mac, g } = await boot(true);
+    // iPXE hands the DHCP answer it got to pxelinux; its boot file is the iPXE script URL,
+    // so option 210 (path prefix) points pxelinux at pxm's TFTP root instead.
+    expect(await g.waitFor(/Ctrl-B for the iPXE command line/, 120_000), why(g)).toBe(true);
+    for (let i = 0; i < 10; i++) await g.key('\u0002');
+    const prompts = () => (g.console().match(/iPXE> /g) ?? []).length;
+    for (const cmd of ['dhcp', `set 210:string tftp://${SRV}/`]) {
+      const before = prompts();
+      await g.type(cmd);
+      for (let i = 0; i < 400 && prompts() <= before && !g.exited(); i++) await sleep(250);
+    }
+    await g.type(`chain tftp://${SRV}/lpxelinux.0`);
+    await g.waitFor(/Linux version/, GUEST_SECONDS * 1000);
+    await g.stop();
+    tcpdump.kill('SIGTERM');
+    const out = g.console();
+    const diag = `${why(g)}\ntftp requests:\n${rrq}`;
+
+    const lease = /net0: (10\.79\.0\.1\d\d)\/255\.255\.255\.0/.exec(out);
+    // `dhcp` at the prompt prints no address; the lease database has it.
+    const ip = await leaseOf(mac);
+    expect(ip, diag).toMatch(/^10\.79\.0\.1\d\d$/);
+    if (lease) expect(lease[1]).toBe(ip);
+    expect(out, diag).toMatch(/PXELINUX 6\.\d+/);
+
+    const names = [...rrq.matchAll(/RRQ "\/?([^"]+)"/g)].map((m) => m[1]!);
+    const hex = ip!
+      .split('.')
+      .map((o) => Number(o).toString(16).toUpperCase().padStart(2, '0'))
+      .join('');
+    const shortened = Array.from({ length: 8 }, (_, i) => hex.slice(0, 8 - i));
+    expect(names.slice(0, 2), diag).toEqual(['lpxelinux.0', 'ldlinux.c32']);
+    expect(
+      names.filter((f) => f.startsWith('pxelinux.cfg/')),
+      diag,
+    ).toEqual([
+      `pxelinux.cfg/01-${mac.replace(/:/g, '-')}`,
+      ...shortened.map((h) => `pxelinux.cfg/${h}`),
+      'pxelinux.cfg/default',
+    ]);
+    // lpxelinux fetches kernel and initrd over HTTP, as pxm's default config says.
+    const k = `${HTTP}/boot/images/amd64/${image.manifest.key}`;
+    expect(out, diag).toMatch(
+      new RegExp(
+        `Loading ${lit(`${k}/vmlinuz`)}\\.\\.\\. ?ok[\\s\\S]*Loading ${lit(`${k}/initrd.img`)}\\.\\.\\. ?ok`,
+      ),
     );
-    expect(cmdline).toContain('pxm.purpose=enlist');
-    expect(cmdline).toContain(`BOOTIF=01-${hyp}`);
+    expectEnlistKernel(out, mac, diag);
   }, 600_000);
 });
