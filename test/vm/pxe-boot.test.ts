@@ -27,6 +27,7 @@ const ok = capable(
     vmCapability(),
     haveCommand('ip'),
     haveCommand('timeout'),
+    haveCommand('tcpdump'),
     haveFile('/usr/lib/PXELINUX/lpxelinux.0'),
     haveFile('/usr/lib/syslinux/modules/bios/ldlinux.c32'),
     haveFile('/usr/lib/ipxe/qemu/pxe-virtio.rom'),
