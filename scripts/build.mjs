@@ -60,7 +60,11 @@ function lazyShell(code) {
     'if (a.length === 1 && (a[0] === "--version" || a[0] === "-v" || a[0] === "version")) {',
     `  process.stdout.write(${JSON.stringify(`${pjson.name}/${pjson.version} `)} + process.platform + "-" + process.arch + " node-" + process.version + "\\n");`,
     '} else {',
-    `  require("vm").compileFunction(${JSON.stringify(code)}, ["exports", "require", "module", "__filename", "__dirname"], { filename: __filename })(exports, require, module, __filename, __dirname);`,
+    '  const vm = require("vm");',
+    // import() of node: built-ins and external modules stays in the bundle; a compiled
+    // function needs to be told to use the normal loader for it.
+    '  const importModuleDynamically = vm.constants && vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER || ((s) => import(s));',
+    `  vm.compileFunction(${JSON.stringify(code)}, ["exports", "require", "module", "__filename", "__dirname"], { filename: __filename, importModuleDynamically })(exports, require, module, __filename, __dirname);`,
     '}',
     '',
   ].join('\n');
