@@ -1,23 +1,10 @@
 import { describe, it, expect } from 'vitest';
 import { planStorage } from '../../src/storage/index.js';
 import { mountOrder } from '../../src/storage/plan.js';
-import type { BlockDevice, StoragePlan, StorageStep } from '../../src/storage/types.js';
+import type { StoragePlan, StorageStep } from '../../src/storage/types.js';
 import { wipeSteps } from '../../src/storage/wipe.js';
+import { dev, GiB, MiB } from '../fixtures/storage/devices.js';
 
-const GiB = 1024 ** 3;
-const MiB = 1024 ** 2;
-
-function dev(name: string, sizeBytes: number, extra: Partial<BlockDevice> = {}): BlockDevice {
-  return {
-    name,
-    path: `/dev/${name}`,
-    sizeBytes,
-    logicalSectorSize: 512,
-    kernelPartitions: [],
-    mountpoints: [],
-    ...extra,
-  };
-}
 const devices = [
   dev('vda', 20 * GiB, { serial: 'disk-a' }),
   dev('vdb', 8 * GiB, { serial: 'disk-b' }),

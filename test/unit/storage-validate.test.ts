@@ -1,22 +1,9 @@
 import { describe, it, expect } from 'vitest';
 import { validateStorage, StorageConfigError } from '../../src/storage/validate.js';
-import type { BlockDevice } from '../../src/storage/types.js';
+
 import { parseSize } from '../../src/storage/size.js';
+import { dev, GiB, MiB } from '../fixtures/storage/devices.js';
 
-const GiB = 1024 ** 3;
-const MiB = 1024 ** 2;
-
-function dev(name: string, sizeBytes: number, extra: Partial<BlockDevice> = {}): BlockDevice {
-  return {
-    name,
-    path: `/dev/${name}`,
-    sizeBytes,
-    logicalSectorSize: 512,
-    kernelPartitions: [],
-    mountpoints: [],
-    ...extra,
-  };
-}
 const devices = [
   dev('vda', 10 * GiB, { serial: 'disk-a' }),
   dev('vdb', 4 * GiB, { serial: 'disk-b' }),
