@@ -30,6 +30,11 @@ export async function buildBundle({
       js: '"use strict";const __pxm_import_meta_url=require("url").pathToFileURL(__filename).href;',
     },
     define: { 'import.meta.url': '__pxm_import_meta_url' },
+    // import() of built-ins and externals becomes a require() wrapped in a promise: the
+    // bundle is compiled by vm.compileFunction (lazyShell below), where a real import()
+    // needs an experimental loader flag. Everything pxm imports dynamically is CommonJS
+    // or a node: built-in.
+    supported: { 'dynamic-import': false },
     external: [
       // oclif can load TypeScript for development plugins; pxm never needs it (10 MB, 400 ms).
       'typescript',
@@ -60,11 +65,7 @@ function lazyShell(code) {
     'if (a.length === 1 && (a[0] === "--version" || a[0] === "-v" || a[0] === "version")) {',
     `  process.stdout.write(${JSON.stringify(`${pjson.name}/${pjson.version} `)} + process.platform + "-" + process.arch + " node-" + process.version + "\\n");`,
     '} else {',
-    '  const vm = require("vm");',
-    // import() of node: built-ins and external modules stays in the bundle; a compiled
-    // function needs to be told to use the normal loader for it.
-    '  const importModuleDynamically = vm.constants && vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER || ((s) => import(s));',
-    `  vm.compileFunction(${JSON.stringify(code)}, ["exports", "require", "module", "__filename", "__dirname"], { filename: __filename, importModuleDynamically })(exports, require, module, __filename, __dirname);`,
+    `  require("vm").compileFunction(${JSON.stringify(code)}, ["exports", "require", "module", "__filename", "__dirname"], { filename: __filename })(exports, require, module, __filename, __dirname);`,
     '}',
     '',
   ].join('\n');
