@@ -112,6 +112,9 @@ export class Runner {
     // Own process group: on cancel or timeout the whole group is signalled, so a grandchild
     // that still holds the output pipe (`sh -c 'sleep 600'`) cannot hold up the failure.
     // Cancel and timeout are handled here instead of by execa, which signals only the child.
+    // The Ctrl-C watch goes on before the spawn: the child can run (and be seen running)
+    // before spawn() returns, and a SIGINT in that window must not kill pxm alone.
+    watchTerminalSignals(true);
     const child = execa(file, args, {
       env: { ...this.baseEnv, ...spec.env },
       extendEnv: true,
@@ -182,7 +185,6 @@ class GroupStopper {
 
   constructor(private readonly pid: number | undefined) {
     if (pid !== undefined) liveGroups.add(pid);
-    if (liveGroups.size > 0) watchTerminalSignals(true);
   }
 
   stop(reason: string): void {
