@@ -26,7 +26,8 @@ export class SqliteReader implements NodeReads {
     this.stmts = {
       getNode: db.prepare<[string], NodeRow>('SELECT * FROM nodes WHERE id = ?'),
       getByToken: db.prepare<[string], NodeRow>('SELECT * FROM nodes WHERE token_key = ?'),
-      version: db.prepare<[string], { version: number }>('SELECT version FROM nodes WHERE id = ?'),
+      // pluck: the number itself, no row object (this runs on every request).
+      version: db.prepare<[string], number>('SELECT version FROM nodes WHERE id = ?').pluck(),
       macsOf: db.prepare<[string], { mac: string }>(
         'SELECT mac FROM macs WHERE node_id = ? ORDER BY position',
       ),
@@ -62,7 +63,7 @@ export class SqliteReader implements NodeReads {
    */
   getNodeVersion(id: string): number | undefined {
     if (this.memo?.id === id) return this.memo.version;
-    const version = this.stmts.version.get(id)?.version;
+    const version = this.stmts.version.get(id);
     if (!this.memo) queueMicrotask(() => (this.memo = undefined));
     this.memo = { id, version };
     return version;
