@@ -23,6 +23,12 @@ export function versionLine(): string {
 }
 
 async function start(argv: string[]): Promise<void> {
+  // An HTTP worker of `pxm server` (src/server/workers/): no CLI, no oclif.
+  if (process.env.PXM_HTTP_WORKER !== undefined && process.send) {
+    const { runHttpWorker } = await import('./server/workers/worker.js');
+    await runHttpWorker();
+    return;
+  }
   if (argv.length === 1 && VERSION_ARGS.has(argv[0] ?? '')) {
     process.stdout.write(versionLine() + '\n');
     return;

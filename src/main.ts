@@ -18,6 +18,13 @@ export function selfPath(): string {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // An HTTP worker of `pxm server` under the development launcher (the bundle's entry,
+  // src/bin.ts, checks this before loading the CLI).
+  if (process.env.PXM_HTTP_WORKER !== undefined && process.send) {
+    const { runHttpWorker } = await import('./server/workers/worker.js');
+    await runHttpWorker();
+    return;
+  }
   const self = selfPath();
   const root = path.dirname(self);
   const pjson = {

@@ -2,8 +2,17 @@
 # Benchmark: OAuth-signed MAAS user-data requests to `pxm server` vs nginx serving a
 # static file of the same size, in the same run, alternating, medians of ROUNDS.
 # Usage: bash bench/server/run.sh [ROUNDS=3] [SECONDS=10] [CONNECTIONS=64] [BYTES=4096]
+# PXM_BENCH_WORKERS (default auto) is pxm's --http-workers; nginx gets as many worker
+# processes (NGINX_WORKERS overrides), so both may use the same number of cores.
 set -euo pipefail
 ROUNDS=${1:-3} DUR=${2:-10} CONNS=${3:-64} BYTES=${4:-4096}
+WORKERS=${PXM_BENCH_WORKERS:-auto}
+if [[ $WORKERS == auto ]]; then
+  PROCS=$(node -e 'console.log(Math.min(64, require("os").availableParallelism()))')
+else
+  PROCS=$WORKERS
+fi
+NGINX_WORKERS=${NGINX_WORKERS:-$PROCS}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 PXM_PORT=${PXM_BENCH_PORT:-25240} NGINX_PORT=${NGINX_BENCH_PORT:-25241} NODE_PORT=${NODE_BENCH_PORT:-25242}
@@ -20,7 +29,7 @@ cleanup() {
 trap cleanup EXIT
 
 [[ -f $ROOT/dist/pxm.cjs ]] || (cd "$ROOT" && node scripts/build.mjs >/dev/null)
-node "$ROOT/dist/pxm.cjs" server --data-dir "$WORK/data" --listen 127.0.0.1 --http-port "$PXM_PORT" 2>"$WORK/pxm.log" &
+node "$ROOT/dist/pxm.cjs" server --data-dir "$WORK/data" --listen 127.0.0.1 --http-port "$PXM_PORT" --http-workers "$WORKERS" 2>"$WORK/pxm.log" &
 PXM_PID=$!
 for _ in $(seq 50); do grep -q listening "$WORK/pxm.log" 2>/dev/null && break; sleep 0.1; done
 export PXM_URL=http://127.0.0.1:$PXM_PORT PXM_API_KEY=$(cat "$WORK/data/api-key")
@@ -51,7 +60,7 @@ node "$ROOT/dist/pxm.cjs" nodes show "$ID" | grep -q 'status .*DEPLOYED'
 mkdir -p "$WORK/www" "$WORK/nginx"
 cp "$WORK/user-data" "$WORK/www/user-data"
 cat >"$WORK/nginx/nginx.conf" <<NGX
-worker_processes ${NGINX_WORKERS:-1};
+worker_processes $NGINX_WORKERS;
 pid $WORK/nginx/nginx.pid;
 error_log $WORK/nginx/error.log;
 daemon off;
@@ -68,7 +77,7 @@ nginx -c "$WORK/nginx/nginx.conf" &
 NGINX_PID=$!
 for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$NGINX_PORT/user-data" && break; sleep 0.1; done
 curl -fsS "http://127.0.0.1:$NGINX_PORT/user-data" | cmp - "$WORK/user-data"
-node "$HERE/node-static.cjs" "$WORK/user-data" "$NODE_PORT" &
+node "$HERE/node-static.cjs" "$WORK/user-data" "$NODE_PORT" "$PROCS" &
 NODE_PID=$!
 for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$NODE_PORT/" && break; sleep 0.1; done
 curl -fsS "http://127.0.0.1:$NODE_PORT/user-data" | cmp - "$WORK/user-data"
@@ -91,9 +100,9 @@ for r in $(seq "$ROUNDS"); do
   read -r p pb < <(rate "$MD/2012-03-01/user-data" "$HERE/oauth.lua")
   read -r m mb < <(rate "http://127.0.0.1:$NODE_PORT/user-data" "$HERE/oauth.lua")
   [[ $pb == 0 && $nb == 0 && $mb == 0 ]] || { echo "non-2xx answers: pxm=$pb nginx=$nb node=$mb" >&2; exit 1; }
-  echo "round $r: nginx $n req/s, pxm $p req/s, node:http minimal $m req/s ($(cut -d' ' -f1 /proc/loadavg) load)" >&2
+  echo "round $r ($PROCS pxm HTTP processes, $NGINX_WORKERS nginx workers): nginx $n req/s, pxm $p req/s, node:http minimal $m req/s ($(cut -d' ' -f1 /proc/loadavg) load)" >&2
   nginx_rates+=("$n") pxm_rates+=("$p") node_rates+=("$m")
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 N=$(median "${nginx_rates[@]}") P=$(median "${pxm_rates[@]}") M=$(median "${node_rates[@]}")
-echo "{\"bytes\":$BYTES,\"connections\":$CONNS,\"seconds\":$DUR,\"rounds\":$ROUNDS,\"nginx_workers\":${NGINX_WORKERS:-1},\"nginx_rps\":$N,\"pxm_rps\":$P,\"node_minimal_rps\":$M,\"ratio\":$(awk "BEGIN{printf \"%.2f\", $P/$N}"),\"nginx_all\":[$(IFS=,; echo "${nginx_rates[*]}")],\"pxm_all\":[$(IFS=,; echo "${pxm_rates[*]}")],\"node_minimal_all\":[$(IFS=,; echo "${node_rates[*]}")]}"
+echo "{\"bytes\":$BYTES,\"connections\":$CONNS,\"seconds\":$DUR,\"rounds\":$ROUNDS,\"pxm_http_workers\":\"$WORKERS\",\"pxm_processes\":$PROCS,\"nginx_workers\":$NGINX_WORKERS,\"nginx_rps\":$N,\"pxm_rps\":$P,\"node_minimal_rps\":$M,\"ratio\":$(awk "BEGIN{printf \"%.2f\", $P/$N}"),\"nginx_all\":[$(IFS=,; echo "${nginx_rates[*]}")],\"pxm_all\":[$(IFS=,; echo "${pxm_rates[*]}")],\"node_minimal_all\":[$(IFS=,; echo "${node_rates[*]}")]}"

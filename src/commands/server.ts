@@ -17,7 +17,8 @@ export default class Server extends PxmCommand {
     listen: Flags.string({ description: 'address to listen on [default: 0.0.0.0]' }),
     'http-port': Flags.integer({ description: 'HTTP port [default: 5240]', min: 0, max: 65535 }),
     config: Flags.string({
-      description: 'YAML settings file (data_dir, listen, http_port, domain, timeouts)',
+      description:
+        'YAML settings file (data_dir, listen, http_port, domain, timeouts, http_workers)',
     }),
     'tftp-port': Flags.integer({
       description: 'TFTP port; when given, failing to bind it is fatal [default: 69, best effort]',
@@ -40,11 +41,25 @@ export default class Server extends PxmCommand {
     interface: Flags.string({
       description: 'interface DHCP serves (its IPv4 address is the server id and reply source)',
     }),
+    'http-workers': Flags.string({
+      description:
+        'processes serving HTTP: auto (one per CPU) or 1..64; with more than 1, worker processes answer metadata reads and pass the rest to this one [default: auto]',
+    }),
   };
 
   async run(): Promise<void> {
+    // Registered first: a SIGTERM sent as soon as the "listening" line appears (or even
+    // during start-up) must shut down in order, never kill the process half-way.
+    let signalled: string | undefined;
+    let onSignal: ((sig: string) => void) | undefined;
+    const signal = (sig: string): void => {
+      signalled ??= sig;
+      onSignal?.(sig);
+    };
+    process.once('SIGTERM', () => signal('SIGTERM'));
+    process.once('SIGINT', () => signal('SIGINT'));
     // Loaded here, not at the top: importing the command table must stay cheap (start-up time).
-    const { loadServerConfig } = await import('../server/config.js');
+    const { loadServerConfig, parseHttpWorkers } = await import('../server/config.js');
     const { startServer } = await import('../server/server.js');
     const { attachBoot } = await import('../server/boot/service.js');
     const { attachDhcp } = await import('../server/dhcp/attach.js');
@@ -60,6 +75,10 @@ export default class Server extends PxmCommand {
       cfg.dhcp !== undefined ? parseDhcpConfig(`${flags.config}: dhcp`, cfg.dhcp) : undefined;
     // An interface without IPv4 is refused here, before the controller starts.
     if (dhcpMode !== 'off') servingInterface(flags.interface!);
+    const httpWorkers =
+      flags['http-workers'] !== undefined
+        ? parseHttpWorkers('--http-workers', flags['http-workers'])
+        : (cfg.httpWorkers ?? parseHttpWorkers('http_workers', 'auto'));
     const server = await startServer({
       dataDir: flags['data-dir'] ?? cfg.dataDir ?? '/var/lib/pxm',
       listen: flags.listen ?? cfg.listen ?? '0.0.0.0',
@@ -67,6 +86,7 @@ export default class Server extends PxmCommand {
       domain: cfg.domain,
       timeouts: cfg.timeouts,
       installerWithNode: cfg.installerWithNode,
+      httpWorkers,
       log: (line) => process.stderr.write(`pxm server: ${line}\n`),
     });
     // Network boot (TFTP + HTTP /boot): src/server/boot/service.ts.
@@ -98,21 +118,21 @@ export default class Server extends PxmCommand {
         throw e;
       });
     }
-    const addr = server.http.server.address();
-    const shown = typeof addr === 'object' && addr ? `${addr.address}:${addr.port}` : String(addr);
+    const pids = server.httpWorkerPids();
+    if (pids.length)
+      process.stderr.write(
+        `pxm server: ${pids.length} HTTP worker processes (pids ${pids.join(', ')}) answer metadata reads\n`,
+      );
     process.stderr.write(
-      `pxm server: listening on http://${shown}/ (API key in ${server.apiKeyFile})\n`,
+      `pxm server: listening on http://${server.address}/ (API key in ${server.apiKeyFile})\n`,
     );
-    await new Promise<void>((resolve) => {
-      const stop = (sig: string): void => {
-        process.stderr.write(`pxm server: ${sig}, shutting down\n`);
-        void (dhcp ? dhcp.close() : Promise.resolve())
-          .then(() => boot.close())
-          .then(() => server.close())
-          .then(resolve);
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
+    const sig = await new Promise<string>((resolve) => {
+      if (signalled) resolve(signalled);
+      else onSignal = resolve;
     });
+    process.stderr.write(`pxm server: ${sig}, shutting down\n`);
+    await (dhcp ? dhcp.close() : Promise.resolve());
+    await boot.close();
+    await server.close();
   }
 }

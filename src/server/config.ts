@@ -1,5 +1,6 @@
 // `pxm server --config FILE`: YAML settings; flags given on the command line win.
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { parse } from 'yaml';
 import { ValidationError } from '../util/errors.js';
 import type { LifecycleTimeouts } from './lifecycle.js';
@@ -11,6 +12,8 @@ export interface ServerConfig {
   domain?: string;
   timeouts?: Partial<LifecycleTimeouts>;
   installerWithNode?: boolean;
+  /** Processes serving HTTP (`http_workers`: auto or 1..64), resolved to a number. */
+  httpWorkers?: number;
   /** The raw `dhcp:` section; validated by src/server/dhcp/config.ts when DHCP runs. */
   dhcp?: unknown;
 }
@@ -20,6 +23,23 @@ const TIMEOUT_KEYS: Record<string, keyof LifecycleTimeouts> = {
   deploying: 'DEPLOYING',
   releasing: 'RELEASING',
 };
+
+export const MAX_HTTP_WORKERS = 64;
+
+/**
+ * `--http-workers` / `http_workers`: `auto` (one per CPU) or a whole number 1..64.
+ * `where` names the flag or key in the error.
+ */
+export function parseHttpWorkers(where: string, v: unknown): number {
+  if (v === 'auto') return Math.min(MAX_HTTP_WORKERS, Math.max(1, os.availableParallelism()));
+  const n = typeof v === 'string' && /^[0-9]+$/.test(v) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_HTTP_WORKERS)
+    throw new ValidationError(
+      where,
+      `must be auto or a whole number 1..${MAX_HTTP_WORKERS} (got ${JSON.stringify(v)})`,
+    );
+  return n;
+}
 
 export function loadServerConfig(file: string): ServerConfig {
   let doc: unknown;
@@ -70,13 +90,16 @@ export function loadServerConfig(file: string): ServerConfig {
         if (typeof v !== 'boolean') throw new ValidationError(where, 'must be true or false');
         out.installerWithNode = v;
         break;
+      case 'http_workers':
+        out.httpWorkers = parseHttpWorkers(where, v);
+        break;
       case 'dhcp':
         out.dhcp = v;
         break;
       default:
         throw new ValidationError(
           where,
-          'unknown key (known: data_dir, listen, http_port, domain, timeouts, installer_with_node, dhcp)',
+          'unknown key (known: data_dir, listen, http_port, domain, timeouts, installer_with_node, http_workers, dhcp)',
         );
     }
   }

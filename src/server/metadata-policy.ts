@@ -1,7 +1,6 @@
 // The controller's answers to the metadata protocols: which user-data a node gets in
 // which status, what a signal or webhook event does to its lifecycle, who may enlist.
 import { PxmError } from '../util/errors.js';
-import { plaintextSignature } from '../oauth/plaintext.js';
 import type { TokenOwner } from './http/oauth-verify.js';
 import type { Controller } from './controller.js';
 import type { Form } from './http/form.js';
@@ -11,6 +10,7 @@ import type { LocalBackend } from './http/local-flavours.js';
 import type { MetaData, MetadataBackend, RequestInfo, WebhookEvent } from './http/maas-metadata.js';
 import { HttpError } from './http/core.js';
 import { normaliseMac } from './node-input.js';
+import { NodeSnapshots } from './node-snapshots.js';
 import type { NodeRecord } from './store/types.js';
 import {
   commissioningScript,
@@ -20,95 +20,58 @@ import {
   networkConfig,
   nodePreseed,
   vendorCloudConfig,
-  vendorData,
 } from './userdata.js';
 
 /** Builds a node's self-extracting installer from install configs (src/pack). */
 export type InstallerBuilder = (input: { nodeId: string; configs: string[] }) => Promise<Buffer>;
 
-/** What is rendered once per node version and then served from memory. */
-interface Snapshot {
-  node: NodeRecord;
-  metaData?: MetaData;
-}
+/** Returned by `storedUserData` when the answer is not a plain read of the node. */
+export const NEEDS_CONTROLLER = Symbol('needs the controller');
 
-const CACHE_LIMIT = 50_000;
+/**
+ * The user-data answer that is a plain read of the node row (undefined: none, 404), or
+ * NEEDS_CONTROLLER when answering builds something or changes state: the commissioning
+ * program, the installer (a build), and the installed OS's first read (DEPLOYING with
+ * netboot off), which marks the node DEPLOYED. HTTP workers answer the plain reads and
+ * pass the others to the main process, so each side effect happens once, there.
+ */
+export function storedUserData(n: NodeRecord): string | undefined | typeof NEEDS_CONTROLLER {
+  if (n.status === 'DEPLOYED') return n.deploy.userData ?? undefined;
+  if (n.status === 'COMMISSIONING' || n.status === 'DEPLOYING') return NEEDS_CONTROLLER;
+  return undefined;
+}
 
 export class MetadataPolicy implements MetadataBackend, LocalBackend, EnlistBackend {
   // Building an installer takes seconds; nodes retry. One build per node and inputs.
   private readonly installers = new Map<string, { key: string; build: Promise<Buffer> }>();
-  // Metadata reads dominate (boot storms, cloud-init polling): answers are rendered once
-  // per node version; each request costs one indexed version read. Credentials never
-  // change, so token lookups are cached outright (existence is checked per request).
-  private readonly snapshots = new Map<string, Snapshot>();
-  private readonly tokens = new Map<string, TokenOwner>();
+  // Metadata reads dominate (boot storms, cloud-init polling): see NodeSnapshots.
+  private readonly cache: NodeSnapshots;
 
   constructor(
     private readonly c: Controller,
     private readonly buildInstaller: InstallerBuilder | undefined,
-  ) {}
-
-  private snapshot(id: string): Snapshot | undefined {
-    const version = this.c.store.getNodeVersion(id);
-    if (version === undefined) {
-      this.snapshots.delete(id);
-      return undefined;
-    }
-    let s = this.snapshots.get(id);
-    if (!s || s.node.version !== version) {
-      const node = this.c.store.getNode(id);
-      if (!node) return undefined;
-      if (this.snapshots.size >= CACHE_LIMIT) this.snapshots.clear();
-      s = { node };
-      this.snapshots.set(id, s);
-    }
-    return s;
+  ) {
+    this.cache = new NodeSnapshots(c.store);
   }
 
   private node(id: string): NodeRecord | undefined {
-    return this.snapshot(id)?.node;
+    return this.cache.node(id);
   }
 
-  nodeByToken(tokenKey: string) {
-    let owner = this.tokens.get(tokenKey);
-    if (!owner) {
-      const n = this.c.store.getNodeByTokenKey(tokenKey);
-      if (!n) return undefined;
-      owner = {
-        nodeId: n.id,
-        consumerKey: n.credentials.consumerKey,
-        tokenSecret: n.credentials.tokenSecret,
-        signature: plaintextSignature('', n.credentials.tokenSecret),
-      };
-      if (this.tokens.size >= CACHE_LIMIT) this.tokens.clear();
-      this.tokens.set(tokenKey, owner);
-    } else if (this.c.store.getNodeVersion(owner.nodeId) === undefined) {
-      this.tokens.delete(tokenKey); // the node was deleted: its credentials died with it
-      return undefined;
-    }
-    return owner;
+  nodeByToken(tokenKey: string): TokenOwner | undefined {
+    return this.cache.nodeByToken(tokenKey);
   }
 
   metaData(nodeId: string): MetaData | undefined {
-    const s = this.snapshot(nodeId);
-    if (!s) return undefined;
-    const n = s.node;
-    s.metaData ??= {
-      instanceId: n.id,
-      localHostname: n.hostname,
-      publicKeys: n.sshKeys,
-      vendorData: vendorData(n),
-    };
-    return s.metaData;
+    return this.cache.metaData(nodeId);
   }
 
   async userData(nodeId: string, info: RequestInfo): Promise<Buffer | string | undefined> {
-    const snap = this.snapshot(nodeId);
-    if (!snap) return undefined;
-    if (snap.node.status === 'DEPLOYED' && snap.node.deploy.userData !== null) {
-      return snap.node.deploy.userData;
-    }
-    let n = snap.node;
+    const cur = this.node(nodeId);
+    if (!cur) return undefined;
+    const stored = storedUserData(cur);
+    if (stored !== NEEDS_CONTROLLER) return stored;
+    let n = cur;
     const urls = { base: info.baseUrl };
     if (n.status === 'COMMISSIONING') return Buffer.from(commissioningScript(n, urls));
     if (n.status === 'DEPLOYING' && n.deploy.netboot) return this.installer(n, info);

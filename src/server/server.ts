@@ -1,7 +1,7 @@
 // Assembles the controller process: store, controller, HTTP mounts, timeout sweep.
 // Later listeners (TFTP, DHCP) and HTTP mounts (boot configs, images) attach through
 // `RunningServer.http.mount()` and `RunningServer.controller`.
-import { mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PxmError } from '../util/errors.js';
 import { Controller } from './controller.js';
@@ -15,6 +15,7 @@ import type { LifecycleTimeouts } from './lifecycle.js';
 import { MetadataPolicy, type InstallerBuilder } from './metadata-policy.js';
 import { SqliteStore } from './store/sqlite.js';
 import { packInstallerBuilder } from './installer.js';
+import { HttpWorkerPool } from './workers/pool.js';
 
 export interface ServerOptions {
   dataDir: string;
@@ -29,18 +30,33 @@ export interface ServerOptions {
   /** Embed a Node runtime in per-node installers (for ephemeral images without node). */
   installerWithNode?: boolean;
   log?: (line: string) => void;
+  /**
+   * Processes accepting HTTP connections. 1: this process alone. N > 1: N worker
+   * processes (src/server/workers/) share the listening socket and answer metadata
+   * reads; this process answers everything else on INTERNAL_SOCKET.
+   */
+  httpWorkers?: number;
+  /** The script workers run (pxm's entry; default: this process's own, argv[1]). */
+  workerScript?: string;
 }
 
 export interface RunningServer {
+  /** The HttpServer with every mount; with workers it listens on INTERNAL_SOCKET only. */
   http: HttpServer;
   controller: Controller;
   port: number;
+  /** `address:port` the HTTP service listens on. */
+  address: string;
+  /** Worker process ids (empty when this process serves HTTP itself). */
+  httpWorkerPids(): number[];
   apiKeyFile: string;
   close(): Promise<void>;
 }
 
 export const API_KEY_FILE = 'api-key';
 export const DB_FILE = 'pxm.sqlite';
+/** Where the main process answers requests the HTTP workers pass on (mode 0600). */
+export const INTERNAL_SOCKET = 'http-internal.sock';
 
 /** Reads the admin API key, creating it (0600) on first start. */
 export function ensureApiKey(dataDir: string): string {
@@ -87,11 +103,35 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   http.mount('/latest', ec2Handler(policy));
   http.mount('/nocloud/', noCloudHandler(policy));
 
-  let addr;
+  const workers = opts.httpWorkers ?? 1;
+  let port: number;
+  let address: string;
+  let pool: HttpWorkerPool | undefined;
+  const socketPath = path.join(opts.dataDir, INTERNAL_SOCKET);
   try {
-    addr = await http.listen(opts.httpPort, opts.listen);
+    if (workers > 1) {
+      await http.listenInternal(socketPath);
+      const started = await HttpWorkerPool.start({
+        count: workers,
+        script: opts.workerScript ?? process.argv[1] ?? '',
+        dbFile: path.join(opts.dataDir, DB_FILE),
+        socketPath,
+        listen: opts.listen,
+        port: opts.httpPort,
+        log,
+      });
+      pool = started.pool;
+      port = started.port;
+      address = `${opts.listen}:${port}`;
+    } else {
+      const addr = await http.listen(opts.httpPort, opts.listen);
+      port = addr.port;
+      address = `${addr.address}:${addr.port}`;
+    }
   } catch (e) {
+    await http.close();
     store.close();
+    if (e instanceof PxmError) throw e;
     throw new PxmError(`cannot listen on ${opts.listen}:${opts.httpPort}: ${(e as Error).message}`);
   }
   const sweepMs =
@@ -112,12 +152,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   return {
     http,
     controller,
-    port: addr.port,
+    port,
+    address,
+    httpWorkerPids: () => pool?.pids ?? [],
     apiKeyFile: path.join(opts.dataDir, API_KEY_FILE),
     async close() {
       clearInterval(sweep);
+      // Workers first: they pass requests to this process until they stop.
+      await pool?.stop();
       await http.close();
       store.close();
+      if (pool) rmSync(socketPath, { force: true });
     },
   };
 }

@@ -1,8 +1,16 @@
 // A minimal HTTP layer on node:http: mounts (prefix -> handler), body limits, and
 // errors that become a clear status and reason. Other listeners (boot config rendering,
 // image files) plug in with `mount()`.
+import { chmodSync, unlinkSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
+
+/**
+ * The client's address as an HTTP worker saw it, on requests it passes to the main
+ * process (src/server/workers/). Trusted only on the internal Unix socket (0600, the
+ * server's own user): on the public listener it is an ordinary header and ignored.
+ */
+export const REMOTE_HEADER = 'x-pxm-remote';
 
 export class HttpError extends Error {
   constructor(
@@ -99,6 +107,18 @@ export function sendJson(res: ServerResponse, status: number, value: unknown): b
   return send(res, status, JSON.stringify(value) + '\n', { 'Content-Type': 'application/json' });
 }
 
+function unmapped(addr: string): string {
+  return addr.startsWith('::ffff:') ? addr.slice(7) : addr;
+}
+
+/** The client address an HTTP worker put on a request it passed over the internal socket. */
+function forwardedRemote(req: IncomingMessage): string {
+  const v = req.headers[REMOTE_HEADER];
+  if (typeof v !== 'string' || !isIP(v))
+    throw new HttpError(400, `internal request without a valid ${REMOTE_HEADER}`);
+  return unmapped(v);
+}
+
 /** One per request: a class (not a literal with closures) keeps it cheap and monomorphic. */
 class RequestContext implements HttpContext {
   readonly method: string;
@@ -110,13 +130,13 @@ class RequestContext implements HttpContext {
   constructor(
     readonly req: IncomingMessage,
     readonly res: ServerResponse,
+    internal: boolean,
   ) {
     this.raw = req.url ?? '/';
     const q = this.raw.indexOf('?');
     this.path = normalisePath(q < 0 ? this.raw : this.raw.slice(0, q));
     this.method = req.method ?? 'GET';
-    const addr = req.socket.remoteAddress ?? '';
-    this.remote = addr.startsWith('::ffff:') ? addr.slice(7) : addr;
+    this.remote = internal ? forwardedRemote(req) : unmapped(req.socket.remoteAddress ?? '');
   }
 
   /** A URL object costs more than the rest of a metadata answer: built on first use. */
@@ -145,10 +165,12 @@ export interface HttpLog {
 export class HttpServer {
   private readonly mounts: Mount[] = [];
   readonly server: http.Server;
+  /** The listener for requests HTTP workers pass on (listenInternal), if any. */
+  private internal: http.Server | undefined;
 
   constructor(private readonly log: HttpLog = () => {}) {
     this.server = http.createServer((req, res) => {
-      void this.dispatch(req, res);
+      void this.dispatch(req, res, false);
     });
     this.server.keepAliveTimeout = 65_000;
     this.server.headersTimeout = 30_000;
@@ -160,9 +182,13 @@ export class HttpServer {
     this.mounts.push({ prefix, handler });
   }
 
-  private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async dispatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    internal: boolean,
+  ): Promise<void> {
     try {
-      const ctx = new RequestContext(req, res);
+      const ctx = new RequestContext(req, res, internal);
       for (const m of this.mounts) {
         if (ctx.path.startsWith(m.prefix) || ctx.path + '/' === m.prefix) {
           if (await m.handler(ctx)) return;
@@ -194,12 +220,53 @@ export class HttpServer {
     });
   }
 
-  close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeIdleConnections();
-      // SSE streams never end on their own.
-      setTimeout(() => this.server.closeAllConnections(), 2000).unref();
+  /**
+   * Serves the same mounts on a Unix socket (mode 0600) for the HTTP workers, trusting
+   * their REMOTE_HEADER as the client's address: only this socket does.
+   */
+  listenInternal(socketPath: string): Promise<void> {
+    const s = http.createServer((req, res) => {
+      void this.dispatch(req, res, true);
     });
+    // Workers keep their connections open; they are local and few.
+    s.keepAliveTimeout = 0;
+    s.headersTimeout = 30_000;
+    s.requestTimeout = 0;
+    // A socket left by a server that died: the caller holds the data dir's lock.
+    try {
+      unlinkSync(socketPath);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    return new Promise((resolve, reject) => {
+      s.once('error', reject);
+      // The umask makes the socket 0600 from its creation (bind happens inside listen).
+      const old = process.umask(0o177);
+      try {
+        s.listen(socketPath, () => {
+          s.off('error', reject);
+          chmodSync(socketPath, 0o600);
+          this.internal = s;
+          resolve();
+        });
+      } finally {
+        process.umask(old);
+      }
+    });
+  }
+
+  close(): Promise<void> {
+    const closing = [this.server, this.internal]
+      .filter((s): s is http.Server => s !== undefined && s.listening)
+      .map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.close(() => resolve());
+            s.closeIdleConnections();
+            // SSE streams never end on their own.
+            setTimeout(() => s.closeAllConnections(), 2000).unref();
+          }),
+      );
+    return Promise.all(closing).then(() => undefined);
   }
 }

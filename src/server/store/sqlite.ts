@@ -12,10 +12,11 @@ import { PxmError } from '../../util/errors.js';
 import type { NodeStatus } from '../lifecycle.js';
 import type { NodeEvent, NodeFilter, NodePatch, NodeRecord, Store } from './types.js';
 import { MIGRATIONS } from './migrations.js';
+import { acquireLock, type FileLock } from './lock-file.js';
 
 type Database = BetterSqlite3.Database;
 
-function loadDriver(): typeof BetterSqlite3 {
+export function loadDriver(): typeof BetterSqlite3 {
   try {
     const req = createRequire(import.meta.url);
     return req('better-sqlite3') as typeof BetterSqlite3;
@@ -27,7 +28,7 @@ function loadDriver(): typeof BetterSqlite3 {
   }
 }
 
-interface NodeRow {
+export interface NodeRow {
   id: string;
   hostname: string;
   domain: string;
@@ -58,35 +59,65 @@ interface EventRow {
   data: string | null;
 }
 
+/** A node row and its MACs (in position order) as a NodeRecord: shared with SqliteReader. */
+export function nodeFromRow(row: NodeRow, macs: string[]): NodeRecord {
+  return {
+    id: row.id,
+    hostname: row.hostname,
+    domain: row.domain,
+    architecture: row.architecture,
+    status: row.status as NodeStatus,
+    statusReason: row.status_reason,
+    statusChangedAt: row.status_changed_at,
+    macs,
+    ip: row.ip,
+    powerType: row.power_type,
+    powerParameters: JSON.parse(row.power_parameters) as Record<string, unknown>,
+    sshKeys: JSON.parse(row.ssh_keys) as string[],
+    credentials: {
+      consumerKey: row.consumer_key,
+      tokenKey: row.token_key,
+      tokenSecret: row.token_secret,
+    },
+    deploy: JSON.parse(row.deploy) as NodeRecord['deploy'],
+    inventory: row.inventory === null ? null : (JSON.parse(row.inventory) as unknown),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    version: row.version,
+  };
+}
+
 export class SqliteStore implements Store {
   private readonly db: Database;
   private readonly stmts;
   /** Node versions as last written by this process (the only writer). */
   private readonly versions = new Map<string, number>();
+  private readonly lock: FileLock;
 
   constructor(file: string, opts: { synchronous?: 'FULL' | 'NORMAL' } = {}) {
     const Driver = loadDriver();
-    this.db = new Driver(file, { timeout: 2000 });
-    // One server per data dir: the exclusive lock makes a second `pxm server` on the
-    // same directory fail at start instead of both writing. It also makes this process
-    // the only writer, which is what lets `versions` below live in memory.
-    this.db.pragma('locking_mode = EXCLUSIVE');
+    // One server per data dir: the lock file makes a second `pxm server` on the same
+    // directory fail at start instead of both writing. It also makes this process the
+    // only writer, which is what lets `versions` below live in memory. (Not SQLite's
+    // EXCLUSIVE locking mode: the HTTP workers must be able to read beside us.)
+    this.lock = acquireLock(`${file}.lock`, `the database ${file}`);
+    let db: Database | undefined;
     try {
-      this.db.pragma('journal_mode = WAL');
-      // A write takes the exclusive lock now, not at the first request.
-      this.db.exec('BEGIN IMMEDIATE; COMMIT;');
+      db = new Driver(file, { timeout: 2000 });
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
+      db.pragma('foreign_keys = ON');
+      db.pragma('busy_timeout = 5000');
+      this.db = db;
+      this.migrate();
     } catch (e) {
-      this.db.close();
-      throw new PxmError(`the database ${file} is in use by another process`, {
+      db?.close();
+      this.lock.release();
+      if (e instanceof PxmError) throw e;
+      throw new PxmError(`cannot open the database ${file}: ${(e as Error).message}`, {
         cause: e,
-        hint: 'another pxm server is running with this --data-dir',
       });
     }
-    this.db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
-    this.migrate();
-    const db = this.db;
     this.stmts = {
       getNode: db.prepare<[string], NodeRow>('SELECT * FROM nodes WHERE id = ?'),
       getByToken: db.prepare<[string], NodeRow>('SELECT * FROM nodes WHERE token_key = ?'),
@@ -152,30 +183,10 @@ export class SqliteStore implements Store {
   }
 
   private toNode(row: NodeRow): NodeRecord {
-    return {
-      id: row.id,
-      hostname: row.hostname,
-      domain: row.domain,
-      architecture: row.architecture,
-      status: row.status as NodeStatus,
-      statusReason: row.status_reason,
-      statusChangedAt: row.status_changed_at,
-      macs: this.stmts.macsOf.all(row.id).map((m) => m.mac),
-      ip: row.ip,
-      powerType: row.power_type,
-      powerParameters: JSON.parse(row.power_parameters) as Record<string, unknown>,
-      sshKeys: JSON.parse(row.ssh_keys) as string[],
-      credentials: {
-        consumerKey: row.consumer_key,
-        tokenKey: row.token_key,
-        tokenSecret: row.token_secret,
-      },
-      deploy: JSON.parse(row.deploy) as NodeRecord['deploy'],
-      inventory: row.inventory === null ? null : (JSON.parse(row.inventory) as unknown),
-      createdAt: row.created_at,
-      updatedAt: row.updated_at,
-      version: row.version,
-    };
+    return nodeFromRow(
+      row,
+      this.stmts.macsOf.all(row.id).map((m) => m.mac),
+    );
   }
 
   private toRow(n: NodeRecord): NodeRow {
@@ -358,5 +369,6 @@ export class SqliteStore implements Store {
   close(): void {
     // A clean close checkpoints the WAL into the main file.
     this.db.close();
+    this.lock.release();
   }
 }

@@ -115,3 +115,9 @@ export interface Store {
   setSetting(key: string, value: string): void;
   close(): void;
 }
+
+/**
+ * The reads that answer metadata requests: what the metadata caches need, and all a
+ * read-only replica (an HTTP worker's connection, store/sqlite-reader.ts) offers.
+ */
+export type NodeReads = Pick<Store, 'getNode' | 'getNodeByTokenKey' | 'getNodeVersion'>;
