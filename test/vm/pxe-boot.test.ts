@@ -14,7 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { execa } from 'execa';
 import { startGuest, type Guest } from '../helpers/pxe-guest.js';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -75,6 +75,15 @@ describe.skipIf(!ok)('PXE boot of a qemu guest from pxm server', () => {
     expect(String(deb.stdout)).toMatch(/imported ldlinux\.c32/);
     const eph = await pxm(['images', 'import', '--data-dir', data, '--ephemeral', image.dir]);
     expect(eph.exitCode, String(eph.stderr)).toBe(0);
+    // Software emulation on a loaded host fails the kernel's check of the timer interrupt
+    // ("IO-APIC + timer doesn't work!", a panic, so the guest resets): skip that check,
+    // as virtual machines commonly do. The image's other parameters stay as imported.
+    const registry = path.join(data, 'boot-assets.json');
+    const assets = JSON.parse(readFileSync(registry, 'utf8')) as {
+      images: { amd64: { extraParams: string } };
+    };
+    assets.images.amd64.extraParams += ' no_timer_check';
+    writeFileSync(registry, JSON.stringify(assets));
     net = createPxeNet(`${SRV}/24`, process.env.PXM_PXE_TEST_NO_BRIDGE === '1');
   }, 3_600_000);
 
@@ -165,7 +174,7 @@ describe.skipIf(!ok)('PXE boot of a qemu guest from pxm server', () => {
 
   it('DHCP lease, iPXE script, kernel and initrd from pxm; the enlist kernel starts', async () => {
     const { mac, g } = await boot(false);
-    await g.waitFor(/Linux version/, GUEST_SECONDS * 1000);
+    await g.waitFor(/Command line: [^\n]*\n/, GUEST_SECONDS * 1000);
     await g.stop();
     const out = g.console();
     const diag = why(g);
@@ -224,7 +233,7 @@ describe.skipIf(!ok)('PXE boot of a qemu guest from pxm server', () => {
       for (let i = 0; i < 400 && prompts() <= before && !g.exited(); i++) await sleep(250);
     }
     await g.type(`chain tftp://${SRV}/lpxelinux.0`);
-    await g.waitFor(/Linux version/, GUEST_SECONDS * 1000);
+    await g.waitFor(/Command line: [^\n]*\n/, GUEST_SECONDS * 1000);
     await g.stop();
     tcpdump.kill('SIGTERM');
     const out = g.console();
