@@ -23,6 +23,7 @@ import {
   checkSshKey,
   normaliseMac,
 } from './node-input.js';
+import { UnknownBoots, type BootStep, type UnknownBootLimits } from './unknown-boots.js';
 import type {
   DeploySettings,
   NodeEvent,
@@ -68,6 +69,8 @@ export interface ControllerOptions {
   timeouts?: Partial<LifecycleTimeouts>;
   defaultDomain?: string;
   now?: () => number;
+  /** Bounds of the in-memory record of machines that netboot before they are nodes. */
+  unknownBoots?: Partial<UnknownBootLimits>;
 }
 
 /** Emits 'event' (NodeEvent) for every recorded event: the SSE stream listens. */
@@ -75,6 +78,8 @@ export class Controller extends EventEmitter {
   readonly timeouts: LifecycleTimeouts;
   private readonly now: () => number;
   private readonly defaultDomain: string;
+  /** Netboots of MACs that are no node yet; a node created with such a MAC adopts them. */
+  readonly unknownBoots: UnknownBoots;
 
   constructor(
     readonly store: Store,
@@ -85,6 +90,20 @@ export class Controller extends EventEmitter {
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
     this.now = opts.now ?? Date.now;
     this.defaultDomain = opts.defaultDomain ?? 'maas';
+    this.unknownBoots = new UnknownBoots(opts.unknownBoots, this.now);
+  }
+
+  /**
+   * A netboot step (DHCP answer, boot file) of a MAC the caller found no node for. Kept
+   * in memory, bounded, until a node with that MAC is created (enlistment).
+   */
+  noteUnknownBoot(mac: string, step: BootStep): void {
+    this.unknownBoots.note(mac.toLowerCase(), step);
+  }
+
+  /** The netbooting MAC (no node yet) that pxm's DHCP last gave `ip`, to attribute files. */
+  unknownBootMacAt(ip: string): string | undefined {
+    return this.unknownBoots.macAt(ip);
   }
 
   getNode(id: string): NodeRecord {
@@ -173,6 +192,10 @@ export class Controller extends EventEmitter {
     };
     this.checkDeploy(node.deploy, 'node.deploy');
     this.store.createNode(node);
+    // The machine may have netbooted before it was a node (enlistment): its DHCP answers
+    // and boot files become the node's first events, with their own times.
+    for (const ev of this.unknownBoots.take(node.macs))
+      this.recordAt(ev.time, id, ev.type, ev.summary, ev.data);
     this.record(id, 'created', `node created (${origin})`, { origin });
     return node;
   }
@@ -300,7 +323,17 @@ export class Controller extends EventEmitter {
   }
 
   record(nodeId: string, type: string, summary: string, data: unknown): NodeEvent {
-    const ev = this.store.addEvent({ nodeId, time: this.now(), type, summary, data });
+    return this.recordAt(this.now(), nodeId, type, summary, data);
+  }
+
+  private recordAt(
+    time: number,
+    nodeId: string,
+    type: string,
+    summary: string,
+    data: unknown,
+  ): NodeEvent {
+    const ev = this.store.addEvent({ nodeId, time, type, summary, data });
     this.emit('event', ev);
     return ev;
   }

@@ -277,6 +277,14 @@ export class MetadataPolicy implements MetadataBackend, LocalBackend, EnlistBack
         },
         `enlistment from ${remote}`,
       );
+      // createNode put the machine's netboot (kept while it had no node) before `created`;
+      // this says what the new node is doing now.
+      this.c.record(
+        n.id,
+        'enlist',
+        `enlisting: registered from ${remote} with MAC ${norm.join(', ')}, status ${n.status}`,
+        { remote, macs: norm, status: n.status },
+      );
       return { systemId: n.id, hostname: n.hostname, status: n.status, created: true };
     } catch (e) {
       if (e instanceof PxmError && !(e instanceof HttpError)) throw new HttpError(400, e.message);

@@ -26,6 +26,8 @@ export interface GuestOptions {
   seconds: number;
   /** Serial through a unix socket at this path, so the test can send keys. */
   socket?: string;
+  /** Guest RAM; default 1024. The ephemeral image keeps its squashfs in RAM: give it 2048. */
+  memoryMiB?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -49,7 +51,7 @@ export async function startGuest(o: GuestOptions): Promise<Guest> {
       '-smp',
       '1',
       '-m',
-      '1024',
+      String(o.memoryMiB ?? 1024),
       '-machine',
       'pc,graphics=off',
       '-display',

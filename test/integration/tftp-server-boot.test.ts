@@ -1,6 +1,7 @@
 // The boot service attached to the real controller (H6's startServer with SQLite): a node
 // created through the controller gets its pxelinux config over TFTP and its iPXE script
-// over HTTP as its status changes, and each file served is a node event.
+// over HTTP as its status changes, and each file served is a node event. A machine that
+// is no node yet has its boot requests kept until it enlists; the new node adopts them.
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../src/server/server.js';
 import { advertisedBase, attachBoot, type BootService } from '../../src/server/boot/service.js';
 import { capable, haveCommand } from '../helpers/capability.js';
+import { requestFrom } from '../fixtures/server/harness.js';
 
 const HOST = '127.0.0.1';
 let dir: string;
@@ -17,10 +19,11 @@ let boot: BootService;
 let tftpPort: number;
 let base: string;
 
-async function tftpGet(name: string): Promise<{ code: number; text: string }> {
+async function tftpGet(name: string, from?: string): Promise<{ code: number; text: string }> {
   const dest = path.join(dir, 'dl');
   rmSync(dest, { force: true });
-  const r = await execa('curl', ['-sS', '-o', dest, `tftp://${HOST}:${tftpPort}/${name}`], {
+  const src = from ? ['--interface', from] : [];
+  const r = await execa('curl', ['-sS', ...src, '-o', dest, `tftp://${HOST}:${tftpPort}/${name}`], {
     reject: false,
   });
   return { code: r.exitCode ?? -1, text: existsSync(dest) ? readFileSync(dest, 'utf8') : '' };
@@ -129,6 +132,51 @@ describe.runIf(capable(haveCommand('curl'), 'boot service with the controller'))
           expect.stringContaining('http: images/amd64/v1/vmlinuz'),
         ]),
       );
+    });
+
+    it('keeps the boot of a machine that is no node yet; the node it enlists as adopts it', async () => {
+      const mac = '52:54:00:0c:0d:01';
+      const from = '127.0.0.3'; // the address pxm's DHCP gave it (svc-node holds 127.0.0.1)
+      writeFileSync(path.join(dir, 'data', 'boot', 'lpxelinux.0'), 'loader');
+      running.controller.noteUnknownBoot(mac, {
+        kind: 'dhcp',
+        message: 'ACK',
+        ip: from,
+        bootFile: 'lpxelinux.0',
+      });
+      expect((await tftpGet('lpxelinux.0', from)).text).toBe('loader');
+      expect((await tftpGet('pxelinux.cfg/01-52-54-00-0c-0d-01', from)).code).toBe(68);
+      expect((await tftpGet('pxelinux.cfg/7F000003', from)).code).toBe(68);
+      expect((await tftpGet('pxelinux.cfg/default', from)).text).toContain('pxm.purpose=enlist');
+      const kernel = await requestFrom(from, `${base}/boot/images/amd64/v1/vmlinuz`);
+      expect(kernel.body).toBe('vmlinuz bytes');
+      // Another address pxm's DHCP never answered: nothing to attribute it to.
+      expect((await tftpGet('lpxelinux.0', '127.0.0.4')).code).toBe(0);
+
+      const res = await requestFrom(from, `${base}/MAAS/api/2.0/machines/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `architecture=amd64%2Fgeneric&mac_addresses=${encodeURIComponent(mac)}`,
+      });
+      expect(res.status, res.body).toBe(200);
+      const id = (JSON.parse(res.body) as { system_id: string }).system_id;
+      const events = running.controller.store.listEvents(id, {});
+      expect(events.map((e) => e.summary)).toEqual([
+        `dhcp: ACK ${from}, boot file lpxelinux.0`,
+        `tftp: lpxelinux.0 sent to ${from}`,
+        `tftp: pxelinux.cfg/01-52-54-00-0c-0d-01 not sent to ${from}: unknown MAC`,
+        `tftp: pxelinux.cfg/7F000003 not sent to ${from}: no such config (pxm answers per MAC)`,
+        `tftp: pxelinux.cfg/default sent to ${from}`,
+        `http: images/amd64/v1/vmlinuz sent to ${from}`,
+        `node created (enlistment from ${from})`,
+        `enlisting: registered from ${from} with MAC ${mac}, status NEW`,
+      ]);
+      // From now on the node is known by its address: files are its events directly.
+      await tftpGet('lpxelinux.0', from);
+      expect(running.controller.store.listEvents(id, {}).at(-1)?.summary).toBe(
+        `tftp: lpxelinux.0 sent to ${from}`,
+      );
+      expect(running.controller.unknownBoots.has(mac)).toBe(false);
     });
   },
 );

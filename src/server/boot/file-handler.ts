@@ -2,7 +2,8 @@
 // are generated per request from node state; everything else comes from the static boot
 // root (bootloaders, kernels, initrds). It implements the TFTP handler interface, so the
 // protocol code stays policy-free, and reports every file served to a known node through
-// `onServe` so the controller can record node events.
+// `onServe` so the controller can record node events; every other request (refused, or
+// for a machine that is no node yet) goes to `onOther`, so the controller can keep it.
 import {
   bufferSource,
   type TftpHandler,
@@ -25,6 +26,35 @@ export interface NodeLookup {
 }
 
 export type ServeCallback = (nodeId: string, filename: string, remote: string) => void;
+
+/** A request that was not a file served to a known node. */
+export interface OtherRequest {
+  filename: string;
+  remote: string;
+  /** The MAC the name carries (pxelinux.cfg/01-<mac>, grub.cfg-<mac>), if any. */
+  mac: string | undefined;
+  /** The node found by that MAC, else by the client's IP (a refused request), if any. */
+  node: BootNode | undefined;
+  /** 'sent', or why the file was not served. */
+  result: string;
+}
+
+export type OtherCallback = (r: OtherRequest) => void;
+
+/** The MAC a per-machine config name carries, e.g. `pxelinux.cfg/01-52-54-00-12-34-56`. */
+export function macOfBootName(relative: string): string | undefined {
+  const px = /(?:^|\/)pxelinux\.cfg\/([^/]+)$/.exec(relative);
+  if (px?.[1]) {
+    const r = parsePxelinuxName(px[1]);
+    return r.kind === 'mac' ? r.mac : undefined;
+  }
+  const gr = /(?:^|\/)grub\/([^/]+)$/.exec(relative);
+  if (gr?.[1]) {
+    const r = parseGrubName(gr[1]);
+    return r.kind === 'mac' ? r.mac : undefined;
+  }
+  return undefined;
+}
 
 export type GeneratedFile =
   | { kind: 'generated'; text: string; node: BootNode | undefined }
@@ -100,22 +130,40 @@ export class BootFileHandler implements TftpHandler {
     private readonly nodes: NodeLookup,
     private readonly settings: () => BootSettings,
     private readonly onServe: ServeCallback = () => {},
+    private readonly onOther: OtherCallback = () => {},
   ) {}
 
   async resolve(request: TftpRequest): Promise<TftpResolution> {
+    const remote = request.remote.address;
     const n = normaliseTftpPath(request.filename, this.root);
-    if ('error' in n) return n;
+    if ('error' in n) {
+      await this.other(request.filename, remote, undefined, n.error.message);
+      return n;
+    }
     const f = await resolveBootName(n.relative, this.nodes, this.settings());
-    if (f.kind === 'error') return { error: { code: f.code, message: f.message } };
+    if (f.kind === 'error') {
+      await this.other(n.relative, remote, macOfBootName(n.relative), f.message);
+      return { error: { code: f.code, message: f.message } };
+    }
     if (f.kind === 'generated') {
-      if (f.node) this.onServe(f.node.id, n.relative, request.remote.address);
+      if (f.node) this.onServe(f.node.id, n.relative, remote);
+      else await this.other(n.relative, remote, undefined, 'sent');
       return { source: bufferSource(Buffer.from(f.text, 'utf8')) };
     }
     const r = await openConfined(this.root, f.relative);
-    if ('source' in r && this.nodes.byIp) {
-      const node = await this.nodes.byIp(request.remote.address);
-      if (node) this.onServe(node.id, f.relative, request.remote.address);
-    }
+    await this.other(f.relative, remote, undefined, 'source' in r ? 'sent' : r.error.message);
     return r;
+  }
+
+  /** A file sent to a node found by the client's IP is served to it; the rest is `onOther`. */
+  private async other(
+    filename: string,
+    remote: string,
+    mac: string | undefined,
+    result: string,
+  ): Promise<void> {
+    const node = mac ? await this.nodes.byMac(mac) : await this.nodes.byIp?.(remote);
+    if (node && result === 'sent') this.onServe(node.id, filename, remote);
+    else this.onOther({ filename, remote, mac, node, result });
   }
 }

@@ -1,7 +1,9 @@
 // Wires boot serving into the controller: a TFTP server over BootFileHandler and an HTTP
 // mount under /boot (the same generated configs and static files, plus the iPXE script).
 // The controller is reached through the small NodeSource interface, so this file does
-// not depend on how the store works.
+// not depend on how the store works. Files served to known nodes become node events;
+// requests of machines that are no node yet (attributed by the MAC in the name, else by
+// the address pxm's DHCP gave them) are kept by the controller until they enlist.
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -18,8 +20,15 @@ import {
   emptyAssets,
   type BootAssets,
 } from './assets.js';
+import { describeBootStep, type BootStep } from '../unknown-boots.js';
 import { decideBoot, normaliseMac } from './decide.js';
-import { BootFileHandler, resolveBootName, type NodeLookup } from './file-handler.js';
+import {
+  BootFileHandler,
+  macOfBootName,
+  resolveBootName,
+  type NodeLookup,
+  type OtherRequest,
+} from './file-handler.js';
 import { renderIpxe } from './ipxe.js';
 import type { BootNode, BootSettings } from './types.js';
 
@@ -37,6 +46,10 @@ export interface NodeSource {
     }>;
   };
   record(nodeId: string, type: string, summary: string, data: unknown): unknown;
+  /** Keeps a boot step of a MAC that is no node (yet): Controller.noteUnknownBoot. */
+  noteUnknownBoot?(mac: string, step: BootStep): void;
+  /** The netbooting MAC pxm's DHCP last gave this address: Controller.unknownBootMacAt. */
+  unknownBootMacAt?(ip: string): string | undefined;
 }
 
 export interface BootServiceOptions {
@@ -118,7 +131,25 @@ export async function startBootService(o: BootServiceOptions): Promise<BootServi
       via,
     });
   };
-  const handler = new BootFileHandler(root, lookup, settings, onServe);
+  // Not a file served to a known node: a refusal for a known node is its event; anything
+  // for a machine that is no node yet is kept until it enlists (bounded, in memory).
+  const onOther = (r: OtherRequest, via: 'tftp' | 'http' = 'tftp') => {
+    const step: BootStep = {
+      kind: 'file',
+      via,
+      filename: r.filename,
+      remote: r.remote,
+      result: r.result,
+    };
+    if (r.node) {
+      const ev = describeBootStep(step, undefined);
+      o.nodes.record(r.node.id, ev.type, ev.summary, ev.data);
+      return;
+    }
+    const mac = r.mac ?? o.nodes.unknownBootMacAt?.(r.remote);
+    if (mac) o.nodes.noteUnknownBoot?.(mac, step);
+  };
+  const handler = new BootFileHandler(root, lookup, settings, onServe, onOther);
   const wrapped = {
     resolve: async (r: Parameters<BootFileHandler['resolve']>[0]) => {
       await refresh();
@@ -139,12 +170,25 @@ export async function startBootService(o: BootServiceOptions): Promise<BootServi
         });
   await tftp?.start();
 
+  /** The HTTP side's report of one request (same rules as BootFileHandler's). */
+  const report = async (
+    filename: string,
+    remote: string,
+    mac: string | undefined,
+    result: string,
+  ): Promise<void> => {
+    const node = mac ? await lookup.byMac(mac) : await lookup.byIp?.(remote);
+    if (node && result === 'sent') onServe(node.id, filename, remote, 'http');
+    else onOther({ filename, remote, mac, node, result }, 'http');
+  };
+
   const httpHandler: Handler = async (ctx) => {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return false;
     await refresh();
     const rel = ctx.path.replace(/^\/boot\/?/, '');
     // iPXE: /boot/ipxe chains to /boot/ipxe/<mac> with the booting interface's MAC.
     if (rel === 'ipxe') {
+      await report(rel, ctx.remote, undefined, 'sent');
       return send(ctx.res, 200, `#!ipxe\nchain ${o.httpBase}/boot/ipxe/\${netX/mac:hexhyp}\n`);
     }
     const ip = /^ipxe\/([0-9a-fA-F:-]+)$/.exec(rel);
@@ -154,25 +198,36 @@ export async function startBootService(o: BootServiceOptions): Promise<BootServi
       try {
         const text = renderIpxe(decideBoot(node), node, settings());
         if (node) onServe(node.id, rel, ctx.remote, 'http');
+        else if (mac)
+          onOther({ filename: rel, remote: ctx.remote, mac, node, result: 'sent' }, 'http');
         return send(ctx.res, 200, text);
       } catch (e) {
+        await report(rel, ctx.remote, mac, (e as Error).message);
         return send(ctx.res, 404, `${(e as Error).message}\n`);
       }
     }
     const n = normaliseTftpPath(rel, root);
-    if ('error' in n) return send(ctx.res, n.error.code === 2 ? 403 : 404, `${n.error.message}\n`);
+    if ('error' in n) {
+      await report(rel, ctx.remote, undefined, n.error.message);
+      return send(ctx.res, n.error.code === 2 ? 403 : 404, `${n.error.message}\n`);
+    }
     const f = await resolveBootName(n.relative, lookup, settings());
-    if (f.kind === 'error') return send(ctx.res, 404, `${f.message}\n`);
+    if (f.kind === 'error') {
+      await report(n.relative, ctx.remote, macOfBootName(n.relative), f.message);
+      return send(ctx.res, 404, `${f.message}\n`);
+    }
     if (f.kind === 'generated') {
       if (f.node) onServe(f.node.id, n.relative, ctx.remote, 'http');
+      else await report(n.relative, ctx.remote, undefined, 'sent');
       return send(ctx.res, 200, f.text);
     }
     const opened = await openConfined(root, f.relative);
-    if ('error' in opened)
+    if ('error' in opened) {
+      await report(f.relative, ctx.remote, undefined, opened.error.message);
       return send(ctx.res, opened.error.code === 2 ? 403 : 404, `${opened.error.message}\n`);
+    }
     const src = opened.source;
-    const node = await lookup.byIp?.(ctx.remote);
-    if (node) onServe(node.id, f.relative, ctx.remote, 'http');
+    await report(f.relative, ctx.remote, undefined, 'sent');
     ctx.res.writeHead(200, {
       'Content-Type': 'application/octet-stream',
       'Content-Length': String(opened.source.size),

@@ -1,6 +1,7 @@
 // Wires DHCP into the running controller: the controller supplies the policy (boot file
 // by firmware from src/server/boot, reservations from the node store), this folder the
-// protocol. `pxm server --dhcp full|proxy --interface IFACE`.
+// protocol. PXE answers to MACs that are no node yet are reported to the controller, which
+// keeps them until the machine enlists. `pxm server --dhcp full|proxy --interface IFACE`.
 import path from 'node:path';
 import { ValidationError } from '../../util/errors.js';
 import { bootFileFor } from '../boot/firmware.js';
@@ -11,8 +12,10 @@ import { FullDhcp, ProxyDhcp, type DhcpLogEvent } from './engine.js';
 import { servingInterface } from './iface.js';
 import { WorkerLeaseStore } from './lease-worker.js';
 import type { Reservations } from './pool.js';
-import type { BootPolicy } from './pxe.js';
-import { DhcpServer, type DhcpServerEvent } from './server.js';
+import type { BootStep } from '../unknown-boots.js';
+import { MSG_NAMES, MsgType, messageType } from './options.js';
+import { bootFileOf, type BootPolicy } from './pxe.js';
+import { DhcpServer, type DhcpHandler, type DhcpServerEvent } from './server.js';
 
 export type DhcpMode = 'off' | 'full' | 'proxy';
 export const LEASES_FILE = 'dhcp-leases.sqlite';
@@ -22,6 +25,8 @@ export interface DhcpNodeSource {
   listNodes(filter: { mac?: string; limit?: number }): {
     items: Array<{ macs: string[]; ip: string | null }>;
   };
+  /** Keeps a DHCP answer to a MAC that is no node (yet): Controller.noteUnknownBoot. */
+  noteUnknownBoot?(mac: string, step: BootStep): void;
 }
 
 export interface DhcpAttachOptions {
@@ -47,15 +52,21 @@ export interface DhcpService {
  * Known nodes' fixed addresses, from one snapshot of the store refreshed at most once a
  * second: a store query per packet cost more than the rest of the DHCP path together.
  */
-function storeReservations(nodes: DhcpNodeSource, maxAgeMs = 1000): Reservations {
+function storeReservations(
+  nodes: DhcpNodeSource,
+  maxAgeMs = 1000,
+): Reservations & { isNode(mac: string): boolean } {
   let at = -Infinity;
   let byMac = new Map<string, string>();
   let byIp = new Set<string>();
+  let all = new Set<string>();
   const fresh = (): void => {
     if (Date.now() - at < maxAgeMs) return;
     byMac = new Map();
     byIp = new Set();
+    all = new Set();
     for (const n of nodes.listNodes({ limit: 1_000_000 }).items) {
+      for (const m of n.macs) all.add(m.toLowerCase());
       if (!n.ip) continue;
       byIp.add(n.ip);
       for (const m of n.macs) byMac.set(m.toLowerCase(), n.ip);
@@ -63,6 +74,10 @@ function storeReservations(nodes: DhcpNodeSource, maxAgeMs = 1000): Reservations
     at = Date.now();
   };
   return {
+    isNode(mac) {
+      fresh();
+      return all.has(mac);
+    },
     reservedIp(mac) {
       fresh();
       return byMac.get(mac);
@@ -70,6 +85,34 @@ function storeReservations(nodes: DhcpNodeSource, maxAgeMs = 1000): Reservations
     isReserved(ip) {
       fresh();
       return byIp.has(ip);
+    },
+  };
+}
+
+/**
+ * Reports every OFFER and ACK to a MAC that is no node to `note` (boot file, address),
+ * after the protocol code decided it: the record of a machine's netboot before it enlists.
+ */
+export function reportUnknownBoots(
+  handler: DhcpHandler,
+  isNode: (mac: string) => boolean,
+  note: (mac: string, step: BootStep) => void,
+): DhcpHandler {
+  return {
+    async handle(req) {
+      const reply = await handler.handle(req);
+      const type = reply && messageType(reply);
+      if (reply && (type === MsgType.OFFER || type === MsgType.ACK) && !isNode(req.mac)) {
+        // Full mode: the address handed out; proxy mode's ACK on 4011: the client's own.
+        const ip = [reply.yiaddr, req.packet.ciaddr].find((a) => a !== '0.0.0.0');
+        note(req.mac, {
+          kind: 'dhcp',
+          message: MSG_NAMES[type] ?? String(type),
+          ip,
+          bootFile: bootFileOf(reply),
+        });
+      }
+      return reply;
     },
   };
 }
@@ -136,19 +179,22 @@ export async function attachDhcp(
     if (line) o.log(`dhcp: ${line}`);
   };
   let store: WorkerLeaseStore | undefined;
-  let handler;
+  let handler: DhcpHandler;
+  const nodes = storeReservations(controller);
   if (o.mode === 'full') {
     store = new WorkerLeaseStore(path.join(o.dataDir, LEASES_FILE));
     handler = new FullDhcp({
       config: o.config!,
       store,
       boot,
-      reservations: storeReservations(controller),
+      reservations: nodes,
       onEvent: (e) => {
         if (e.type !== 'lease' || o.verbose) log(e);
       },
     });
   } else handler = new ProxyDhcp(boot);
+  const note = controller.noteUnknownBoot?.bind(controller);
+  if (note) handler = reportUnknownBoots(handler, (mac) => nodes.isNode(mac), note);
   const server = new DhcpServer({
     serverIp: ifc.address,
     handler,
