@@ -1,6 +1,7 @@
 #!/bin/bash
 # Builds (once) the minimal Debian 12 root the curthooks boot test installs: debootstrap
-# minbase + a kernel, grub-pc (+ the x86_64-efi modules), systemd-sysv and ifupdown. Cached as
+# minbase + a kernel, grub-pc and the x86_64-efi grub modules (so `grub: {firmware: both}`
+# needs no package download inside the VM), systemd-sysv and ifupdown. Cached as
 # ${PXM_CACHE_DIR:-/var/cache/pxm}/roots/hooks-<key>.tar.zst, the key being the hash of
 # this script (suite, mirror and package list all live here). Prints the tarball path.
 set -euo pipefail
@@ -13,6 +14,10 @@ cache=${PXM_CACHE_DIR:-/var/cache/pxm}/roots
 out=$cache/hooks-$key.tar.zst
 if [ -s "$out" ]; then echo "$out"; exit 0; fi
 mkdir -p "$cache"
+# Two test files may ask at once: one builds, the other waits and reuses it.
+exec 9>"$out.lock"
+flock 9
+if [ -s "$out" ]; then echo "$out"; exit 0; fi
 work=$(mktemp -d /var/tmp/pxm-hooks-root.XXXXXX)
 trap 'umount -R "$work/root" 2>/dev/null || true; rm -rf "$work"' EXIT
 debootstrap --variant=minbase --include="$INCLUDE" "$SUITE" "$work/root" "$MIRROR" >&2
