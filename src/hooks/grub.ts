@@ -1,74 +1,37 @@
-// bootloader: `grub:` (curtin keys) installs grub and writes grub.cfg in the target.
-//   install_devices: [DISK...]   BIOS disks (default: storage disks with grub_device: true;
-//                                an explicit empty list or null skips grub-install)
-//   firmware: bios | uefi        pxm's addition; default: what the installer booted with
-//   update_nvram: false          UEFI: write a boot entry (off: --no-nvram)
-//   removable: true              UEFI: also install to EFI/BOOT/BOOTX64.EFI (the fallback
-//                                path firmware boots with no NVRAM entry)
+// bootloader: `grub:` (curtin keys, see grub-plan.ts) installs grub and writes grub.cfg in
+// the target; `bootloader-packages` first adds the grub packages the target lacks for the
+// chosen firmware (bios, uefi or both), with update-initramfs deferred.
 // No udev runs on pxm's hosts, so /dev/disk/by-uuid does not exist and update-grub would
 // write root=/dev/loopNpM. The chroot therefore gets a private tmpfs /dev holding only the
 // basic nodes, the boot disks and their partitions, and hand-made disk/by-uuid links:
 // grub.cfg then says root=UUID=. (in-target sees /dev mounted and does not bind the host's.)
-import { access, readdir } from 'node:fs/promises';
-import { realpath } from 'node:fs/promises';
+import { access, readdir, realpath } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { PxmError, ValidationError } from '../util/errors.js';
+import { PxmError } from '../util/errors.js';
 import { inTarget } from '../target/in-target.js';
+import { discoverBlockDevices, resolveDiskPaths } from '../storage/index.js';
+import { parseActions } from '../storage/schema.js';
+import { matchesDisk } from '../storage/validate.js';
+import type { DiskAction } from '../storage/types.js';
 import type { Runner } from '../runner/runner.js';
 import type { StageContext } from '../stages/context.js';
 import type { HookModule } from './types.js';
 import { existsInTarget, mapping, readTargetFile } from './target-files.js';
+import { withInitramfsDeferred } from './initramfs-defer.js';
+import {
+  grubPackages,
+  parseGrubConfig,
+  planGrubInstall,
+  platformsFor,
+  type GrubIntent,
+  type GrubPlatform,
+  type TargetGrub,
+} from './grub-plan.js';
 
-export interface GrubPlan {
-  firmware: 'bios' | 'uefi';
-  /** BIOS: the disks grub-install writes to; [] = config only. */
-  devices: string[];
-  updateNvram: boolean;
-  removable: boolean;
-}
-
-function grubDisksFromStorage(storage: unknown): string[] {
-  const cfg = mapping(storage)?.config;
-  if (!Array.isArray(cfg)) return [];
-  return cfg
-    .map((a) => mapping(a))
-    .filter((a) => a?.type === 'disk' && a.grub_device === true && typeof a.path === 'string')
-    .map((a) => a?.path as string);
-}
-
-/** Pure: what to install from `grub:`, `storage:` and the installer's firmware. */
-export function planGrub(config: Record<string, unknown>, hostFirmware: 'bios' | 'uefi'): GrubPlan {
-  const g = config.grub === undefined || config.grub === null ? {} : mapping(config.grub);
-  if (!g) throw new ValidationError('grub', 'must be a mapping');
-  const firmware = g.firmware ?? hostFirmware;
-  if (firmware !== 'bios' && firmware !== 'uefi')
-    throw new ValidationError('grub/firmware', 'must be bios or uefi');
-  let devices: string[];
-  if ('install_devices' in g) {
-    const d = g.install_devices;
-    if (d === null) devices = [];
-    else if (!Array.isArray(d) || !d.every((x) => typeof x === 'string' && x.startsWith('/dev/')))
-      throw new ValidationError('grub/install_devices', 'must be a list of /dev/ paths');
-    else devices = d as string[];
-  } else devices = grubDisksFromStorage(config.storage);
-  for (const k of ['update_nvram', 'removable'] as const)
-    if (g[k] !== undefined && typeof g[k] !== 'boolean')
-      throw new ValidationError(`grub/${k}`, 'must be true or false');
-  return {
-    firmware,
-    devices,
-    updateNvram: g.update_nvram === true,
-    removable: g.removable !== false,
-  };
-}
-
-async function hostFirmware(): Promise<'bios' | 'uefi'> {
-  try {
-    await access('/sys/firmware/efi');
-    return 'uefi';
-  } catch {
-    return 'bios';
-  }
+interface TargetMount {
+  source: string;
+  at: string;
 }
 
 /** The kernel's partitions of a whole disk, from sysfs (/dev/loop3 -> loop3p1, ...). */
@@ -94,21 +57,16 @@ async function wholeDisk(dev: string): Promise<string> {
 }
 
 /** Mounts a tmpfs /dev in the target with just what grub needs; returns the undo. */
-async function privateDev(ctx: StageContext, disks: string[]): Promise<() => Promise<void>> {
+async function privateDev(
+  ctx: StageContext,
+  disks: string[],
+  targetMounts: TargetMount[],
+): Promise<() => Promise<void>> {
   const runner: Runner = ctx.runner;
   const dev = path.join(ctx.target, 'dev');
   // Everything mounted at or under the target (root, /boot, the ESP) and its whole disk:
   // grub-probe resolves each of them while installing.
-  const mounts = (
-    await runner.probe({ argv: ['findmnt', '-n', '-r', '-o', 'SOURCE,TARGET'] })
-  ).stdout
-    .split('\n')
-    .map((l) => l.split(' '))
-    .filter(
-      ([src, at]) =>
-        src?.startsWith('/dev/') && at && (at === ctx.target || at.startsWith(`${ctx.target}/`)),
-    )
-    .map(([src]) => src as string);
+  const mounts = targetMounts.map((m) => m.source);
   const nodes = new Set<string>();
   for (const d of [...disks, ...(await Promise.all(mounts.map(wholeDisk)))]) {
     nodes.add(d);
@@ -151,32 +109,131 @@ async function privateDev(ctx: StageContext, disks: string[]): Promise<() => Pro
   return undo;
 }
 
+/** What grub the target has (grub-install, the platforms' module directories). */
+async function targetGrub(target: string): Promise<TargetGrub> {
+  const platforms: GrubPlatform[] = [];
+  for (const p of ['i386-pc', 'x86_64-efi'] as const)
+    if (await existsInTarget(target, `/usr/lib/grub/${p}/modinfo.sh`)) platforms.push(p);
+  return { grubInstall: await existsInTarget(target, '/usr/sbin/grub-install'), platforms };
+}
+
+/** Nothing asks for grub: no grub: key and no BIOS disk (grub_device / install_devices). */
+function grubWanted(intent: GrubIntent): boolean {
+  return intent.configured || intent.biosDevices.length > 0;
+}
+
+/** The install's own firmware; also read (synchronously) by validation. */
+export function installerFirmware(): 'bios' | 'uefi' {
+  return existsSync('/sys/firmware/efi') ? 'uefi' : 'bios';
+}
+
+/** Block devices mounted at or under the target (root, /boot, the ESP). */
+async function targetMounts(ctx: StageContext): Promise<TargetMount[]> {
+  const root = await realpath(ctx.target).catch(() => ctx.target);
+  const out = await ctx.runner.probe({ argv: ['findmnt', '-n', '-r', '-o', 'SOURCE,TARGET'] });
+  return out.stdout
+    .split('\n')
+    .map((l) => l.split(' '))
+    .filter(
+      ([src, at]) => src?.startsWith('/dev/') && at && (at === root || at.startsWith(`${root}/`)),
+    )
+    .map(([source, at]) => ({
+      source: source as string,
+      at: (at as string).slice(root.length) || '/',
+    }));
+}
+
+/** storage disk id -> its device, found as the storage stage found it (path/serial/...). */
+async function grubDiskPaths(
+  ctx: StageContext,
+  intent: GrubIntent,
+): Promise<Record<string, string | undefined>> {
+  const ids = intent.biosDevices.flatMap((d) => ('diskId' in d ? [d.diskId] : []));
+  if (!ids.length) return {};
+  const storage = ctx.config.storage;
+  const realpaths = await resolveDiskPaths(storage);
+  const devices = await discoverBlockDevices(ctx.runner, { tablesFor: () => false });
+  const disks = parseActions(mapping(storage)?.config ?? []).actions.filter(
+    (a): a is DiskAction => a.type === 'disk',
+  );
+  const found: Record<string, string | undefined> = {};
+  for (const id of ids) {
+    const action = disks.find((a) => a.id === id);
+    const matches = action ? devices.filter((d) => matchesDisk(action, d, realpaths)) : [];
+    found[id] = matches.length === 1 ? matches[0]?.path : undefined;
+  }
+  return found;
+}
+
+async function literalRealpaths(intent: GrubIntent): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const d of intent.biosDevices)
+    if ('path' in d) out[d.path] = await realpath(d.path).catch(() => d.path);
+  return out;
+}
+
+export const grubPackagesHook: HookModule = {
+  name: 'bootloader-packages',
+  description: 'installing the grub packages the firmware needs',
+  keys: [],
+  async run(ctx) {
+    const intent = parseGrubConfig(ctx.config, installerFirmware());
+    const have = await targetGrub(ctx.target);
+    if (!have.grubInstall && !grubWanted(intent)) {
+      ctx.log('bootloader-packages: no grub asked for and none in the target; skipped');
+      return;
+    }
+    const pkgs = grubPackages(intent, have);
+    if (!pkgs.length) {
+      ctx.log(`bootloader-packages: target has grub for ${intent.firmware}; nothing to install`);
+      return;
+    }
+    ctx.log(`bootloader-packages: installing ${pkgs.join(' ')} (${intent.firmware})`);
+    await withInitramfsDeferred(ctx, () =>
+      inTarget({
+        target: ctx.target,
+        runner: ctx.runner,
+        env: { DEBIAN_FRONTEND: 'noninteractive' },
+        argv: ['apt-get', 'install', '-y', '--no-install-recommends', ...pkgs],
+      }),
+    );
+  },
+};
+
 export const grubHook: HookModule = {
   name: 'bootloader',
   description: 'installing the bootloader (grub)',
   keys: ['grub'],
-  validate: (config) => void planGrub(config, 'bios'),
+  validate: (config) => void parseGrubConfig(config, installerFirmware()),
   async run(ctx) {
-    const plan = planGrub(ctx.config, await hostFirmware());
-    if (!(await existsInTarget(ctx.target, '/usr/sbin/grub-install'))) {
-      if (ctx.config.grub !== undefined || plan.devices.length)
-        throw new PxmError('bootloader: grub: is configured but the target has no grub-install');
-      ctx.log('bootloader: target has no grub; skipped');
+    const intent = parseGrubConfig(ctx.config, installerFirmware());
+    const have = await targetGrub(ctx.target);
+    if (!have.grubInstall && !grubWanted(intent)) {
+      ctx.log('bootloader: target has no grub and none is asked for; skipped');
       return;
     }
-    const disks = await Promise.all(plan.devices.map((d) => realpath(d).catch(() => d)));
-    const undo = ctx.runner.dryRun ? async () => undefined : await privateDev(ctx, disks);
-    const run = (argv: string[]) => inTarget({ target: ctx.target, runner: ctx.runner, argv });
+    // (A dry run installed no packages: what they would bring is taken as there.)
+    if (!ctx.runner.dryRun) {
+      if (!have.grubInstall)
+        throw new PxmError('bootloader: grub is asked for but the target has no grub-install');
+      const lacking = platformsFor(intent.firmware).filter((p) => !have.platforms.includes(p));
+      if (lacking.length)
+        throw new PxmError(
+          `bootloader: the target lacks grub's ${lacking.join(', ')} modules (/usr/lib/grub/${lacking[0]})`,
+        );
+    }
+    const mounts = await targetMounts(ctx);
+    const cmds = planGrubInstall(intent, {
+      diskPaths: await grubDiskPaths(ctx, intent),
+      realpaths: await literalRealpaths(intent),
+      espMounted: ctx.runner.dryRun ? undefined : mounts.some((m) => m.at === '/boot/efi'),
+    });
+    if (intent.firmware !== 'uefi' && !intent.biosDevices.length)
+      ctx.log('bootloader: no grub_device / install_devices; no i386-pc install, grub.cfg only');
+    const disks = cmds.filter((c) => c.includes('--target=i386-pc')).map((c) => c.at(-1) as string);
+    const undo = ctx.runner.dryRun ? async () => undefined : await privateDev(ctx, disks, mounts);
     try {
-      if (plan.firmware === 'bios') {
-        if (!disks.length) ctx.log('bootloader: no grub_device / install_devices; grub.cfg only');
-        for (const d of disks) await run(['grub-install', '--target=i386-pc', '--recheck', d]);
-      } else {
-        const base = ['grub-install', '--target=x86_64-efi', '--efi-directory=/boot/efi'];
-        await run([...base, '--bootloader-id=debian', ...(plan.updateNvram ? [] : ['--no-nvram'])]);
-        if (plan.removable) await run([...base, '--removable', '--no-nvram']);
-      }
-      await run(['update-grub']);
+      for (const argv of cmds) await inTarget({ target: ctx.target, runner: ctx.runner, argv });
     } finally {
       await undo();
     }

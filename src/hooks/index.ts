@@ -1,8 +1,9 @@
 // curthooks: the target customisation modules, run in this fixed order (documented in
 // docs/curthooks.md). Each runs under its own child event stack of the curthooks
 // builtin. Order matters: fstab before swap (swap appends to it), network before pinning,
-// kernel before initramfs, initramfs once near the end, the bootloader last (grub.cfg
-// must list the final kernel and initramfs).
+// the package installs (kernel, grub) before initramfs (their own update-initramfs runs
+// are deferred), initramfs once near the end, the bootloader last (grub.cfg must list the
+// final kernel and initramfs).
 import { access, constants } from 'node:fs/promises';
 import path from 'node:path';
 import type { StageContext } from '../stages/context.js';
@@ -15,7 +16,7 @@ import { swapHook } from './swap.js';
 import { kernelHook } from './kernel.js';
 import { cloudConfigHook } from './cloud-config.js';
 import { initramfsHook } from './initramfs.js';
-import { grubHook } from './grub.js';
+import { grubHook, grubPackagesHook } from './grub.js';
 
 export type { HookModule } from './types.js';
 
@@ -27,6 +28,7 @@ export const HOOK_ORDER: readonly HookModule[] = [
   aptHook,
   swapHook,
   kernelHook,
+  grubPackagesHook,
   cloudConfigHook,
   initramfsHook,
   grubHook,

@@ -1,11 +1,14 @@
 // kernel: `kernel: {package: NAME, fallback-package: NAME}` installs that package in the
 // target (apt-get in-target; the fallback when the first fails). Without `kernel:` the
 // target is left alone (a warning on disk installs when /boot has no kernel: it will not boot).
+// update-initramfs is deferred while the package installs (initramfs-defer.ts): the
+// initramfs module builds the new kernel's initramfs once, after all package installs.
 import { readdir } from 'node:fs/promises';
 import { ValidationError } from '../util/errors.js';
 import { inTarget } from '../target/in-target.js';
 import type { HookModule } from './types.js';
 import { mapping, targetPath } from './target-files.js';
+import { withInitramfsDeferred } from './initramfs-defer.js';
 
 export function parseKernel(v: unknown): { package?: string; fallback?: string } | undefined {
   if (v === undefined || v === null) return undefined;
@@ -61,10 +64,12 @@ export const kernelHook: HookModule = {
         allowFailure,
         argv: ['apt-get', 'install', '-y', '--no-install-recommends', pkg],
       });
-    const r = await apt(wanted, Boolean(k?.fallback && wanted !== k.fallback));
-    if (r.exitCode !== 0 && k?.fallback) {
-      ctx.log(`kernel: ${wanted} failed; trying fallback-package ${k.fallback}`);
-      await apt(k.fallback, false);
-    }
+    await withInitramfsDeferred(ctx, async () => {
+      const r = await apt(wanted, Boolean(k?.fallback && wanted !== k.fallback));
+      if (r.exitCode !== 0 && k?.fallback) {
+        ctx.log(`kernel: ${wanted} failed; trying fallback-package ${k.fallback}`);
+        await apt(k.fallback, false);
+      }
+    });
   },
 };

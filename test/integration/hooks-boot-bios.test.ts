@@ -3,7 +3,9 @@
 // the install, no udev here), BIOS grub via the curthooks bootloader module, then the
 // disk image booted in qemu (software emulation, serial console to a file, bounded
 // time). The console must show the configured host name at a login prompt and the
-// configured static address on the NIC the config pinned by MAC.
+// configured static address on the NIC the config pinned by MAC. `kernel:` names the
+// root's own kernel package: its apt run goes through the update-initramfs deferral
+// (dpkg-divert in the target), which must leave the real update-initramfs in place.
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -51,6 +53,8 @@ describe.runIf(can)('curthooks: BIOS install on the host boots in qemu', () => {
       cfg,
       [
         `hostname: ${HOST}`,
+        'grub: {firmware: bios}',
+        'kernel: {package: linux-image-amd64}',
         'storage:',
         '  version: 1',
         '  config:',
@@ -75,6 +79,8 @@ describe.runIf(can)('curthooks: BIOS install on the host boots in qemu', () => {
       ? readFileSync(path.join(dir, 'install.log'), 'utf8')
       : '';
     expect(r.exitCode, `${String(r.stderr)}\n${installLog.slice(-4000)}`).toBe(0);
+    // One initramfs build in the whole install (update-initramfs announces each one).
+    expect(installLog.match(/update-initramfs: Generating/g)).toHaveLength(1);
 
     // What the bootloader module produced, read from the new root file system.
     const mnt = path.join(dir, 'mnt');
@@ -85,6 +91,14 @@ describe.runIf(can)('curthooks: BIOS install on the host boots in qemu', () => {
     try {
       grubCfg = readFileSync(path.join(mnt, 'boot/grub/grub.cfg'), 'utf8');
       expect(readFileSync(path.join(mnt, 'etc/hostname'), 'utf8')).toBe(`${HOST}\n`);
+      // The deferral is undone: the real update-initramfs is back, no diversion remains.
+      const ui = readFileSync(path.join(mnt, 'usr/sbin/update-initramfs'), 'utf8');
+      expect(ui).toMatch(/mkinitramfs/);
+      expect(ui).not.toMatch(/pxm/);
+      expect(existsSync(path.join(mnt, 'usr/sbin/update-initramfs.pxm-real'))).toBe(false);
+      const diversions = path.join(mnt, 'var/lib/dpkg/diversions');
+      if (existsSync(diversions))
+        expect(readFileSync(diversions, 'utf8')).not.toMatch(/update-initramfs/);
     } finally {
       execFileSync('umount', [mnt]);
     }

@@ -9,8 +9,9 @@ import { HOOK_ORDER, runCurthooks, validateCurthooks } from '../../src/hooks/ind
 import { renderHosts } from '../../src/hooks/hostname.js';
 import { planApt } from '../../src/hooks/apt.js';
 import { planSwap, autoSwapBytes } from '../../src/hooks/swap.js';
-import { planGrub } from '../../src/hooks/grub.js';
 import { planCloudConfig } from '../../src/hooks/cloud-config.js';
+import { diversionOf, withInitramfsDeferred } from '../../src/hooks/initramfs-defer.js';
+import { planInitramfs } from '../../src/hooks/initramfs.js';
 import { ENI_D_PATH } from '../../src/net/index.js';
 import { Reporter, type ReportEvent } from '../../src/report/events.js';
 import { Runner } from '../../src/runner/runner.js';
@@ -154,6 +155,7 @@ describe('runCurthooks on a directory target', () => {
       'apt',
       'swap',
       'kernel',
+      'bootloader-packages',
       'cloud-config',
       'initramfs',
       'bootloader',
@@ -195,6 +197,73 @@ describe('runCurthooks on a directory target', () => {
     expect(runner.plan.some((s) => s.kind === 'exec' && s.argv[0] === 'mkswap')).toBe(true);
   });
 
+  it('package installs run with update-initramfs diverted; one initramfs build afterwards', async () => {
+    const root = await makeTarget('defer', {
+      '/usr/bin/dpkg-divert': '',
+      '/usr/sbin/update-initramfs': '',
+      '/usr/sbin/grub-install': '',
+      '/boot/initrd.img-6.1.0-test': '',
+      '/var/lib/dpkg/diversions': '/usr/bin/x\n/usr/bin/x.orig\nsomepkg\n',
+    });
+    const { ctx, runner } = await context(
+      'defer',
+      root,
+      {
+        kernel: { package: 'linux-image-amd64' },
+        grub: { firmware: 'both', install_devices: ['/dev/vdz'] },
+      },
+      { dryRun: true },
+    );
+    await runCurthooks(ctx);
+    const inTarget = runner.plan.flatMap((s) =>
+      s.kind === 'exec' && s.argv[0] === 'chroot' ? [s.argv.slice(2).join(' ')] : [],
+    );
+    const divert = 'dpkg-divert --local --rename --divert /usr/sbin/update-initramfs.pxm-real';
+    expect(inTarget).toEqual([
+      `${divert} --add /usr/sbin/update-initramfs`,
+      'apt-get install -y --no-install-recommends linux-image-amd64',
+      `${divert} --remove /usr/sbin/update-initramfs`,
+      `${divert} --add /usr/sbin/update-initramfs`,
+      'apt-get install -y --no-install-recommends grub-pc-bin grub-efi-amd64-bin',
+      `${divert} --remove /usr/sbin/update-initramfs`,
+      'update-initramfs -u -k all',
+      'grub-install --target=i386-pc --recheck /dev/vdz',
+      'grub-install --target=x86_64-efi --efi-directory=/boot/efi --bootloader-id=debian --no-nvram',
+      'grub-install --target=x86_64-efi --efi-directory=/boot/efi --removable --no-nvram',
+      'update-grub',
+    ]);
+  });
+
+  it('the diversion is undone when the package install fails', async () => {
+    const root = await makeTarget('defer-fail', { '/usr/bin/dpkg-divert': '' });
+    const { ctx, runner } = await context('defer-fail', root, {}, { dryRun: true });
+    await expect(
+      withInitramfsDeferred(ctx, () => Promise.reject(new Error('apt-get failed'))),
+    ).rejects.toThrow('apt-get failed');
+    const steps = runner.plan.map((s) =>
+      s.kind === 'exec' ? s.argv.join(' ') : (s.description ?? ''),
+    );
+    const removed = steps.findIndex((s) => /dpkg-divert .*--remove/.test(s));
+    expect(steps.findIndex((s) => /dpkg-divert .*--add/.test(s))).toBeGreaterThanOrEqual(0);
+    expect(removed).toBeGreaterThan(steps.indexOf('remove the update-initramfs stub'));
+  });
+
+  it("an image's own diversion of update-initramfs is left alone", () => {
+    const db = '/usr/sbin/update-initramfs\n/usr/sbin/update-initramfs.distrib\nLOCAL\n';
+    expect(diversionOf(db, '/usr/sbin/update-initramfs')).toBe('LOCAL');
+    expect(diversionOf(db, '/usr/bin/other')).toBeUndefined();
+  });
+
+  it('one update-initramfs per kernel state: -u -k all, or -c for a kernel without one', () => {
+    expect(planInitramfs(['vmlinuz-6.1.0-9', 'initrd.img-6.1.0-9', 'config-6.1.0-9'])).toEqual([
+      ['update-initramfs', '-u', '-k', 'all'],
+    ]);
+    expect(planInitramfs(['vmlinuz-6.1.0-9', 'vmlinuz-6.1.0-10', 'initrd.img-6.1.0-9'])).toEqual([
+      ['update-initramfs', '-c', '-k', '6.1.0-10'],
+      ['update-initramfs', '-u', '-k', '6.1.0-9'],
+    ]);
+  });
+
   it("an image's executable pxm/hooks replaces the built-in modules", async () => {
     const root = await makeTarget('own', { '/pxm/hooks': '#!/bin/sh\necho ran > "$0.out"\n' });
     await (await import('node:fs/promises')).chmod(path.join(root, 'pxm/hooks'), 0o755);
@@ -217,25 +286,6 @@ describe('pure module plans', () => {
     expect(autoSwapBytes(4 * 1024 ** 3)).toBe(4 * 1024 ** 3);
     expect(autoSwapBytes(64 * 1024 ** 3)).toBe(8 * 1024 ** 3);
     expect(planSwap({ size: '4G', maxsize: '1G' })?.bytes).toBe(1024 ** 3);
-  });
-  it('grub devices come from grub_device disks unless install_devices is given', () => {
-    const storage = {
-      version: 1,
-      config: [
-        { type: 'disk', id: 'd1', path: '/dev/vda', grub_device: true },
-        { type: 'disk', id: 'd2', path: '/dev/vdb' },
-      ],
-    };
-    expect(planGrub({ storage }, 'bios')).toEqual({
-      firmware: 'bios',
-      devices: ['/dev/vda'],
-      updateNvram: false,
-      removable: true,
-    });
-    expect(planGrub({ storage, grub: { install_devices: ['/dev/sdz'] } }, 'bios').devices).toEqual([
-      '/dev/sdz',
-    ]);
-    expect(planGrub({ storage, grub: { update_nvram: true } }, 'uefi').updateNvram).toBe(true);
   });
   it('cloudconfig paths cannot leave cloud.cfg.d', () => {
     expect(planCloudConfig([{ content: 'a: 1\n' }])[0]?.path).toBe(
@@ -264,6 +314,19 @@ describe('validation names the key path', () => {
     [{ kernel: { package: 'linux; rm -rf /' } }, /kernel\/package/],
     [{ grub: { install_devices: ['sda'] } }, /grub\/install_devices/],
     [{ grub: { firmware: 'coreboot' } }, /grub\/firmware/],
+    [
+      {
+        grub: { firmware: 'both' },
+        storage: {
+          version: 1,
+          config: [
+            { id: 'd', type: 'disk', path: '/dev/vda', ptable: 'gpt', grub_device: true },
+            { id: 'p', type: 'partition', device: 'd', size: '2G' },
+          ],
+        },
+      },
+      /^storage\/config\[0\]: .*bios_grub/,
+    ],
   ];
   for (const [config, where] of cases) {
     it(`${JSON.stringify(config)}`, () => {
