@@ -7,13 +7,12 @@ import { promisify } from 'node:util';
 import { bundlePath } from '../helpers/pxm.js';
 import { nsSpawn } from '../helpers/netns.js';
 import {
-  BOOTREQUEST,
   decodePacket,
   encodePacket,
   type DhcpOption,
   type DhcpPacket,
 } from '../../src/server/dhcp/packet.js';
-import { Opt, u8 } from '../../src/server/dhcp/options.js';
+import { clientPacket } from '../helpers/dhcp-request.js';
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -104,26 +103,13 @@ export function request(
   opts: DhcpOption[] = [],
   over: Partial<DhcpPacket> = {},
 ): Buffer {
-  const chaddr = Buffer.alloc(16);
-  Buffer.from([0x02, 0x42, 0xac, 0x11, 0x00, macLast]).copy(chaddr);
-  return encodePacket({
-    op: BOOTREQUEST,
-    htype: 1,
-    hlen: 6,
-    hops: 0,
-    xid: (0x1000 + macLast) * 7,
-    secs: 0,
-    flags: 0x8000,
-    ciaddr: '0.0.0.0',
-    yiaddr: '0.0.0.0',
-    siaddr: '0.0.0.0',
-    giaddr: '0.0.0.0',
-    chaddr,
-    sname: Buffer.alloc(64),
-    file: Buffer.alloc(128),
-    options: [u8(Opt.MESSAGE_TYPE, type), ...opts],
-    ...over,
-  });
+  return encodePacket(
+    clientPacket([0x02, 0x42, 0xac, 0x11, 0x00, macLast], type, opts, {
+      xid: (0x1000 + macLast) * 7,
+      flags: 0x8000,
+      ...over,
+    }),
+  );
 }
 
 export interface UdhcpcResult {

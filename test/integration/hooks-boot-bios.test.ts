@@ -19,7 +19,7 @@ import {
   tempDir,
 } from '../helpers/loopdev.js';
 import { pxm } from '../helpers/pxm.js';
-import { bootDisk, SERIAL_AND_ISSUE } from './hooks-qemu.js';
+import { bootDisk, SERIAL_AND_ISSUE, staticEth0 } from './hooks-qemu.js';
 
 const can = capable(
   all(
@@ -63,11 +63,7 @@ describe.runIf(can)('curthooks: BIOS install on the host boots in qemu', () => {
         '    - {id: p2, type: partition, device: disk0, number: 2, size: 2900M}',
         '    - {id: fs2, type: format, volume: p2, fstype: ext4}',
         '    - {id: m2, type: mount, device: fs2, path: /}',
-        'network:',
-        '  version: 1',
-        '  config:',
-        `    - {type: physical, name: eth0, mac_address: "${MAC}",`,
-        `       subnets: [{type: static, address: ${ADDR}/24, gateway: 10.0.2.2}]}`,
+        ...staticEth0(MAC, ADDR),
         ...SERIAL_AND_ISSUE,
         'install:',
         `  log_file: ${dir}/install.log`,

@@ -46,6 +46,17 @@ export async function bootDisk(opts: {
 }
 
 /** The install config's write_files that give a serial console and show the address. */
+/** Config lines: eth0 (matched by MAC) with a static /24 address, gateway qemu's user net. */
+export function staticEth0(mac: string, addr: string): string[] {
+  return [
+    'network:',
+    '  version: 1',
+    '  config:',
+    `    - {type: physical, name: eth0, mac_address: "${mac}",`,
+    `       subnets: [{type: static, address: ${addr}/24, gateway: 10.0.2.2}]}`,
+  ];
+}
+
 export const SERIAL_AND_ISSUE = [
   'write_files:',
   '  serial:',

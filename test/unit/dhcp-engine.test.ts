@@ -11,8 +11,8 @@ import {
   type LeaseStore,
 } from '../../src/server/dhcp/lease-db.js';
 import { WorkerLeaseStore } from '../../src/server/dhcp/lease-worker.js';
+import { clientPacket } from '../helpers/dhcp-request.js';
 import {
-  BOOTREQUEST,
   decodePacket,
   encodePacket,
   fieldText,
@@ -25,7 +25,6 @@ import {
   getOption,
   messageType,
   optIp,
-  u8,
   ip,
   text,
 } from '../../src/server/dhcp/options.js';
@@ -72,26 +71,10 @@ function pkt(
   opts: DhcpOption[] = [],
   over: Partial<DhcpPacket> = {},
 ): DhcpRequest {
-  const chaddr = Buffer.alloc(16);
-  Buffer.from([0x52, 0x54, 0, 0, 0, mac]).copy(chaddr);
-  const packet: DhcpPacket = {
-    op: BOOTREQUEST,
-    htype: 1,
-    hlen: 6,
-    hops: 0,
+  const packet = clientPacket([0x52, 0x54, 0, 0, 0, mac], type, opts, {
     xid: 1000 + mac,
-    secs: 0,
-    flags: 0,
-    ciaddr: '0.0.0.0',
-    yiaddr: '0.0.0.0',
-    siaddr: '0.0.0.0',
-    giaddr: '0.0.0.0',
-    chaddr,
-    sname: Buffer.alloc(64),
-    file: Buffer.alloc(128),
-    options: [u8(Opt.MESSAGE_TYPE, type), ...opts],
     ...over,
-  };
+  });
   // Through the codec, as the server would see it.
   const p = decodePacket(encodePacket(packet));
   return {

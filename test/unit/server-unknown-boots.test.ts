@@ -10,14 +10,10 @@ import { controllerBootPolicy, reportUnknownBoots } from '../../src/server/dhcp/
 import { parseDhcpConfig } from '../../src/server/dhcp/config.js';
 import { FullDhcp } from '../../src/server/dhcp/engine.js';
 import type { LeaseRow, LeaseStore } from '../../src/server/dhcp/lease-db.js';
-import { MsgType, Opt, ip, text, u8 } from '../../src/server/dhcp/options.js';
-import {
-  BOOTREQUEST,
-  decodePacket,
-  encodePacket,
-  type DhcpOption,
-} from '../../src/server/dhcp/packet.js';
+import { MsgType, Opt, ip, text } from '../../src/server/dhcp/options.js';
+import { decodePacket, encodePacket, type DhcpOption } from '../../src/server/dhcp/packet.js';
 import type { DhcpHandler, DhcpRequest } from '../../src/server/dhcp/server.js';
+import { clientPacket } from '../helpers/dhcp-request.js';
 import { MetadataPolicy } from '../../src/server/metadata-policy.js';
 import { SqliteStore } from '../../src/server/store/sqlite.js';
 import { UnknownBoots, type BootStep } from '../../src/server/unknown-boots.js';
@@ -233,27 +229,7 @@ class MemLeases implements LeaseStore {
 }
 
 function request(mac: string, type: number, extra: DhcpOption[] = []): DhcpRequest {
-  const chaddr = Buffer.alloc(16);
-  Buffer.from(mac.split(':').map((h) => parseInt(h, 16))).copy(chaddr);
-  const packet = decodePacket(
-    encodePacket({
-      op: BOOTREQUEST,
-      htype: 1,
-      hlen: 6,
-      hops: 0,
-      xid: 7,
-      secs: 0,
-      flags: 0,
-      ciaddr: '0.0.0.0',
-      yiaddr: '0.0.0.0',
-      siaddr: '0.0.0.0',
-      giaddr: '0.0.0.0',
-      chaddr,
-      sname: Buffer.alloc(64),
-      file: Buffer.alloc(128),
-      options: [u8(Opt.MESSAGE_TYPE, type), ...extra],
-    }),
-  );
+  const packet = decodePacket(encodePacket(clientPacket(mac, type, extra, { xid: 7 })));
   const remote = { address: '0.0.0.0', port: 68 };
   return { packet, type, mac, remote, localPort: 67, serverIp: '10.7.0.1' };
 }

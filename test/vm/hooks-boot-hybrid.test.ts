@@ -17,7 +17,7 @@ import path from 'node:path';
 import { all, capable, haveCommand, haveFile } from '../helpers/capability.js';
 import { ensureTestImage, vmCapability, type TestImage } from '../helpers/vm-image.js';
 import { bootVm, VmError } from '../helpers/vm.js';
-import { bootDisk, SERIAL_AND_ISSUE } from '../integration/hooks-qemu.js';
+import { bootDisk, SERIAL_AND_ISSUE, staticEth0 } from '../integration/hooks-qemu.js';
 
 const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
 const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
@@ -74,11 +74,7 @@ describe.runIf(can)('curthooks: grub firmware both, installed in a VM', () => {
       '    - {id: fs3, type: format, volume: p3, fstype: ext4}',
       '    - {id: m3, type: mount, device: fs3, path: /}',
       '    - {id: m-esp, type: mount, device: fs-esp, path: /boot/efi}',
-      'network:',
-      '  version: 1',
-      '  config:',
-      `    - {type: physical, name: eth0, mac_address: "${MAC}",`,
-      `       subnets: [{type: static, address: ${ADDR}/24, gateway: 10.0.2.2}]}`,
+      ...staticEth0(MAC, ADDR),
       ...SERIAL_AND_ISSUE,
       // Without Debian's default "quiet" the kernel log (and its firmware lines) reaches
       // the serial console.
