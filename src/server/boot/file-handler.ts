@@ -155,15 +155,29 @@ export class BootFileHandler implements TftpHandler {
     return r;
   }
 
-  /** A file sent to a node found by the client's IP is served to it; the rest is `onOther`. */
-  private async other(
+  private other(
     filename: string,
     remote: string,
     mac: string | undefined,
     result: string,
   ): Promise<void> {
-    const node = mac ? await this.nodes.byMac(mac) : await this.nodes.byIp?.(remote);
-    if (node && result === 'sent') this.onServe(node.id, filename, remote);
-    else this.onOther({ filename, remote, mac, node, result });
+    const r = { filename, remote, mac, result };
+    return reportBootRequest(this.nodes, this.onServe, this.onOther, r);
   }
+}
+
+/**
+ * Where one boot request's outcome goes (TFTP and HTTP alike): a file sent to a node
+ * (found by the MAC in the name, else by the client's IP) is served to it; anything else
+ * is `onOther`.
+ */
+export async function reportBootRequest(
+  nodes: NodeLookup,
+  onServe: ServeCallback,
+  onOther: OtherCallback,
+  r: Omit<OtherRequest, 'node'>,
+): Promise<void> {
+  const node = r.mac ? await nodes.byMac(r.mac) : await nodes.byIp?.(r.remote);
+  if (node && r.result === 'sent') onServe(node.id, r.filename, r.remote);
+  else onOther({ ...r, node });
 }

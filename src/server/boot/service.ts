@@ -25,6 +25,7 @@ import { decideBoot, normaliseMac } from './decide.js';
 import {
   BootFileHandler,
   macOfBootName,
+  reportBootRequest,
   resolveBootName,
   type NodeLookup,
   type OtherRequest,
@@ -170,17 +171,19 @@ export async function startBootService(o: BootServiceOptions): Promise<BootServi
         });
   await tftp?.start();
 
-  /** The HTTP side's report of one request (same rules as BootFileHandler's). */
-  const report = async (
+  /** The HTTP side's report of one request (the same rules as BootFileHandler's). */
+  const report = (
     filename: string,
     remote: string,
     mac: string | undefined,
     result: string,
-  ): Promise<void> => {
-    const node = mac ? await lookup.byMac(mac) : await lookup.byIp?.(remote);
-    if (node && result === 'sent') onServe(node.id, filename, remote, 'http');
-    else onOther({ filename, remote, mac, node, result }, 'http');
-  };
+  ): Promise<void> =>
+    reportBootRequest(
+      lookup,
+      (id, f, rem) => onServe(id, f, rem, 'http'),
+      (r) => onOther(r, 'http'),
+      { filename, remote, mac, result },
+    );
 
   const httpHandler: Handler = async (ctx) => {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return false;
