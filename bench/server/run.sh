@@ -29,7 +29,8 @@ cleanup() {
 trap cleanup EXIT
 
 [[ -f $ROOT/dist/pxm.cjs ]] || (cd "$ROOT" && node scripts/build.mjs >/dev/null)
-node "$ROOT/dist/pxm.cjs" server --data-dir "$WORK/data" --listen 127.0.0.1 --http-port "$PXM_PORT" --http-workers "$WORKERS" 2>"$WORK/pxm.log" &
+# PXM_BENCH_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the server.
+node ${PXM_BENCH_NODE_FLAGS:-} "$ROOT/dist/pxm.cjs" server --data-dir "$WORK/data" --listen 127.0.0.1 --http-port "$PXM_PORT" --http-workers "$WORKERS" 2>"$WORK/pxm.log" &
 PXM_PID=$!
 for _ in $(seq 50); do grep -q listening "$WORK/pxm.log" 2>/dev/null && break; sleep 0.1; done
 export PXM_URL=http://127.0.0.1:$PXM_PORT PXM_API_KEY=$(cat "$WORK/data/api-key")

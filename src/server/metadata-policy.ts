@@ -7,10 +7,16 @@ import type { Form } from './http/form.js';
 import { field } from './http/form.js';
 import type { EnlistBackend } from './http/enlist.js';
 import type { LocalBackend } from './http/local-flavours.js';
-import type { MetaData, MetadataBackend, RequestInfo, WebhookEvent } from './http/maas-metadata.js';
+import {
+  LATER,
+  type MetaData,
+  type MetadataBackend,
+  type RequestInfo,
+  type WebhookEvent,
+} from './http/maas-metadata.js';
 import { HttpError } from './http/core.js';
 import { normaliseMac } from './node-input.js';
-import { NodeSnapshots } from './node-snapshots.js';
+import { NodeSnapshots, storedUserData } from './node-snapshots.js';
 import type { NodeRecord } from './store/types.js';
 import {
   commissioningScript,
@@ -24,22 +30,6 @@ import {
 
 /** Builds a node's self-extracting installer from install configs (src/pack). */
 export type InstallerBuilder = (input: { nodeId: string; configs: string[] }) => Promise<Buffer>;
-
-/** Returned by `storedUserData` when the answer is not a plain read of the node. */
-export const NEEDS_CONTROLLER = Symbol('needs the controller');
-
-/**
- * The user-data answer that is a plain read of the node row (undefined: none, 404), or
- * NEEDS_CONTROLLER when answering builds something or changes state: the commissioning
- * program, the installer (a build), and the installed OS's first read (DEPLOYING with
- * netboot off), which marks the node DEPLOYED. HTTP workers answer the plain reads and
- * pass the others to the main process, so each side effect happens once, there.
- */
-export function storedUserData(n: NodeRecord): string | undefined | typeof NEEDS_CONTROLLER {
-  if (n.status === 'DEPLOYED') return n.deploy.userData ?? undefined;
-  if (n.status === 'COMMISSIONING' || n.status === 'DEPLOYING') return NEEDS_CONTROLLER;
-  return undefined;
-}
 
 export class MetadataPolicy implements MetadataBackend, LocalBackend, EnlistBackend {
   // Building an installer takes seconds; nodes retry. One build per node and inputs.
@@ -66,11 +56,15 @@ export class MetadataPolicy implements MetadataBackend, LocalBackend, EnlistBack
     return this.cache.metaData(nodeId);
   }
 
+  userDataNow(nodeId: string): Buffer | undefined | typeof LATER {
+    return this.cache.userDataNow(nodeId);
+  }
+
   async userData(nodeId: string, info: RequestInfo): Promise<Buffer | string | undefined> {
     const cur = this.node(nodeId);
     if (!cur) return undefined;
     const stored = storedUserData(cur);
-    if (stored !== NEEDS_CONTROLLER) return stored;
+    if (stored !== LATER) return stored;
     let n = cur;
     const urls = { base: info.baseUrl };
     if (n.status === 'COMMISSIONING') return Buffer.from(commissioningScript(n, urls));

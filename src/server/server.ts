@@ -10,7 +10,7 @@ import { adminHandler } from './http/admin.js';
 import { HttpServer } from './http/core.js';
 import { enlistHandler } from './http/enlist.js';
 import { ec2Handler, noCloudHandler } from './http/local-flavours.js';
-import { maasMetadataHandler } from './http/maas-metadata.js';
+import { maasMetadataHandler, metadataFastReads } from './http/maas-metadata.js';
 import type { LifecycleTimeouts } from './lifecycle.js';
 import { MetadataPolicy, type InstallerBuilder } from './metadata-policy.js';
 import { SqliteStore } from './store/sqlite.js';
@@ -95,6 +95,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   );
   const http = new HttpServer(log);
   http.mount('/MAAS/metadata', maasMetadataHandler(policy));
+  // Metadata reads skip node:http's request machinery (fast-lane.ts) on the public listener.
+  http.fast(metadataFastReads(policy));
   http.mount('/MAAS/api/', enlistHandler(policy));
   http.mount(
     '/api/v1',

@@ -4,6 +4,7 @@
 import { chmodSync, unlinkSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
+import { FastLane, type FastAnswer, type FastHandler } from './fast-lane.js';
 
 /**
  * The client's address as an HTTP worker saw it, on requests it passes to the main
@@ -87,20 +88,34 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
+/** An answer with pxm's default Content-Type (plain UTF-8 text) unless `headers` sets one. */
+export function textAnswer(
+  status: number,
+  body: string | Buffer = '',
+  headers: Record<string, string> = {},
+): FastAnswer {
+  return { status, body, headers: { 'Content-Type': 'text/plain; charset=utf-8', ...headers } };
+}
+
+export function sendAnswer(res: ServerResponse, a: FastAnswer): boolean {
+  res.writeHead(a.status, {
+    ...a.headers,
+    'Content-Length': String(
+      typeof a.body === 'string' ? Buffer.byteLength(a.body) : a.body.length,
+    ),
+  });
+  // A string body leaves node:http one write() with the headers; a Buffer costs a writev.
+  res.end(a.body);
+  return true;
+}
+
 export function send(
   res: ServerResponse,
   status: number,
   body: string | Buffer = '',
   headers: Record<string, string> = {},
 ): boolean {
-  res.writeHead(status, {
-    'Content-Type': 'text/plain; charset=utf-8',
-    'Content-Length': String(typeof body === 'string' ? Buffer.byteLength(body) : body.length),
-    ...headers,
-  });
-  // A string body leaves node:http one write() with the headers; a Buffer costs a writev.
-  res.end(body);
-  return true;
+  return sendAnswer(res, textAnswer(status, body, headers));
 }
 
 export function sendJson(res: ServerResponse, status: number, value: unknown): boolean {
@@ -167,6 +182,9 @@ export class HttpServer {
   readonly server: http.Server;
   /** The listener for requests HTTP workers pass on (listenInternal), if any. */
   private internal: http.Server | undefined;
+  private fastHandler: FastHandler | undefined;
+  /** With a fast handler, the public listener is the fast lane in front of `server`. */
+  private lane: FastLane | undefined;
 
   constructor(private readonly log: HttpLog = () => {}) {
     this.server = http.createServer((req, res) => {
@@ -175,6 +193,15 @@ export class HttpServer {
     this.server.keepAliveTimeout = 65_000;
     this.server.headersTimeout = 30_000;
     this.server.requestTimeout = 120_000;
+  }
+
+  /**
+   * Puts the fast lane (fast-lane.ts) in front of the public listener: `handler` answers
+   * the simple requests it can answer at once from memory, and declines (undefined) the
+   * rest, which the mounts answer as usual. It must give the answer the mounts would.
+   */
+  fast(handler: FastHandler): void {
+    this.fastHandler = handler;
   }
 
   /** Requests whose path starts with `prefix` go to `handler`, in mount order. */
@@ -211,6 +238,13 @@ export class HttpServer {
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {
+    if (this.fastHandler) {
+      this.lane = new FastLane(this.fastHandler, this.server, {
+        keepAliveMs: this.server.keepAliveTimeout,
+        headersMs: this.server.headersTimeout,
+      });
+      return this.lane.listen(port, host);
+    }
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(port, host, () => {
@@ -256,17 +290,22 @@ export class HttpServer {
   }
 
   close(): Promise<void> {
-    const closing = [this.server, this.internal]
-      .filter((s): s is http.Server => s !== undefined && s.listening)
-      .map(
-        (s) =>
-          new Promise<void>((resolve) => {
-            s.close(() => resolve());
-            s.closeIdleConnections();
-            // SSE streams never end on their own.
-            setTimeout(() => s.closeAllConnections(), 2000).unref();
-          }),
-      );
+    // node:http owns the connections the fast lane handed over even though it does not
+    // listen itself: its close-idle/close-all apply to them.
+    const httpServers = [this.server, this.internal].filter(
+      (s): s is http.Server => s !== undefined && (s.listening || s === this.server),
+    );
+    const closing = httpServers.map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          if (s.listening) s.close(() => resolve());
+          else resolve();
+          s.closeIdleConnections();
+          // SSE streams never end on their own.
+          setTimeout(() => s.closeAllConnections(), 2000).unref();
+        }),
+    );
+    if (this.lane) closing.push(this.lane.close());
     return Promise.all(closing).then(() => undefined);
   }
 }

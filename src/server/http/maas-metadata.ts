@@ -1,7 +1,16 @@
 // The MAAS metadata protocol under /MAAS/metadata/ (see ../shared/notes/maas-metadata.md):
 // paths, OAuth, listings, forms and webhook bodies. Decisions (what a node gets, what a
 // signal does) belong to the MetadataBackend.
-import { HttpError, send, type HttpContext, type Handler } from './core.js';
+import {
+  HttpError,
+  normalisePath,
+  send,
+  sendAnswer,
+  textAnswer,
+  type HttpContext,
+  type Handler,
+} from './core.js';
+import type { FastAnswer, FastHandler } from './fast-lane.js';
 import { parseForm, field, type Form } from './form.js';
 import { verifyOAuth, type TokenOwner } from './oauth-verify.js';
 
@@ -31,9 +40,17 @@ export interface RequestInfo {
   remote: string;
 }
 
+/** From `MetadataBackend.userDataNow`: this answer builds or changes something. */
+export const LATER = Symbol('user-data needs the asynchronous path');
+
 export interface MetadataBackend {
   nodeByToken(tokenKey: string): TokenOwner | undefined;
   metaData(nodeId: string): MetaData | undefined;
+  /**
+   * The user-data when answering is a plain read (undefined: the node has none, 404),
+   * or LATER when it builds something or changes state: then `userData` answers.
+   */
+  userDataNow(nodeId: string): Buffer | string | undefined | typeof LATER;
   userData(nodeId: string, info: RequestInfo): Promise<Buffer | string | undefined>;
   enlistUserData(info: RequestInfo): Buffer;
   signal(nodeId: string, form: Form): void;
@@ -56,7 +73,10 @@ export const LIMITS = {
 const PREFIX = '/MAAS/metadata';
 
 export function baseUrlOf(ctx: HttpContext): string {
-  const host = ctx.req.headers.host;
+  return baseUrlFromHost(ctx.req.headers.host);
+}
+
+function baseUrlFromHost(host: string | undefined): string {
   if (!host || !/^[A-Za-z0-9.:[\]-]+$/.test(host))
     throw new HttpError(400, 'missing or bad Host header');
   return `http://${host}`;
@@ -74,19 +94,117 @@ function methodNotAllowed(allow: string): never {
   throw new HttpError(405, `method not allowed (use ${allow})`, { Allow: allow });
 }
 
+/** What a metadata read depends on, from node:http's request or the fast lane's. */
+export interface ReadRequest {
+  /** Normalised path (core.ts normalisePath). */
+  path: string;
+  authorization: string | undefined;
+  host: string | undefined;
+  remote: string;
+}
+
+/**
+ * The answer to a GET that reads metadata: the version list, a version's listing,
+ * meta-data and its keys, and user-data. Undefined when the path is not such a read;
+ * LATER when the node's user-data needs `MetadataBackend.userData`. Throws HttpError
+ * (401, 404, 400) as the handler does. No side effects, so the fast lane may decline a
+ * request after calling it and node:http answer it again.
+ */
+export function metadataRead(
+  backend: MetadataBackend,
+  req: ReadRequest,
+): FastAnswer | typeof LATER | undefined {
+  if (!req.path.startsWith(PREFIX)) return undefined;
+  const parts = req.path.slice(PREFIX.length).split('/').filter(Boolean);
+  if (parts.length === 0) return textAnswer(200, METADATA_VERSIONS.join('\n') + '\n');
+  const [version, what, key, ...more] = parts;
+  if (!(METADATA_VERSIONS as readonly string[]).includes(version ?? '')) return undefined;
+  if (what !== undefined && what !== 'user-data' && what !== 'meta-data') return undefined;
+  if (what === 'user-data' && key !== undefined) return undefined;
+  const owner = verifyOAuth(req.authorization, (tk) => backend.nodeByToken(tk));
+
+  if (what === undefined) return textAnswer(200, 'meta-data/\nuser-data\n');
+
+  if (what === 'user-data') {
+    if (!owner) {
+      const info = { baseUrl: baseUrlFromHost(req.host), remote: req.remote };
+      return textAnswer(200, backend.enlistUserData(info));
+    }
+    const ud = backend.userDataNow(owner.nodeId);
+    if (ud === LATER) return LATER;
+    if (!ud) notFound('user-data');
+    return textAnswer(200, ud, { 'Content-Type': 'application/octet-stream' });
+  }
+
+  const md: MetaData = owner
+    ? (backend.metaData(owner.nodeId) ?? notFound('node'))
+    : { instanceId: 'i-maas-enlistment', localHostname: 'maas-enlisting-node', publicKeys: [] };
+  const files: Record<string, string | undefined> = {
+    'instance-id': md.instanceId,
+    'local-hostname': md.localHostname,
+    'public-keys': md.publicKeys.length ? md.publicKeys.join('\n') + '\n' : undefined,
+    'vendor-data': md.vendorData,
+  };
+  if (!key) {
+    return textAnswer(
+      200,
+      Object.keys(files)
+        .filter((k) => files[k] !== undefined)
+        .join('\n') + '\n',
+    );
+  }
+  const v = more.length === 0 ? files[key] : undefined;
+  if (v === undefined) notFound(`meta-data/${[key, ...more].join('/')}`);
+  return textAnswer(200, v);
+}
+
+/**
+ * The metadata reads for the fast lane (fast-lane.ts): the same answers as the handler
+ * below; it declines (undefined) whatever the handler must answer (errors included).
+ */
+export function metadataFastReads(backend: MetadataBackend): FastHandler {
+  return (req) => {
+    if (!req.target.startsWith(PREFIX)) return undefined;
+    const a = metadataRead(backend, {
+      path: normalisePath(req.target),
+      authorization: req.headers.get('authorization'),
+      host: req.headers.get('host'),
+      remote: req.remote,
+    });
+    return a === LATER ? undefined : a;
+  };
+}
+
 export function maasMetadataHandler(backend: MetadataBackend): Handler {
   return async (ctx) => {
     if (!ctx.path.startsWith(PREFIX)) return false;
+    if (ctx.method === 'GET') {
+      const read = metadataRead(backend, {
+        path: ctx.path,
+        authorization: ctx.req.headers.authorization,
+        host: ctx.req.headers.host,
+        remote: ctx.remote,
+      });
+      if (read === LATER) {
+        // The node's user-data builds or changes something: metadataRead checked the
+        // credentials, so the owner exists.
+        const owner = verifyOAuth(ctx.req.headers.authorization, (tk) => backend.nodeByToken(tk))!;
+        const ud = await backend.userData(owner.nodeId, {
+          baseUrl: baseUrlOf(ctx),
+          remote: ctx.remote,
+        });
+        if (!ud) notFound('user-data');
+        return send(ctx.res, 200, ud, { 'Content-Type': 'application/octet-stream' });
+      }
+      if (read) return sendAnswer(ctx.res, read);
+    }
     const rest = ctx.path.slice(PREFIX.length).replace(/^\//, '');
     const parts = rest.split('/').filter(Boolean);
     const info: RequestInfo = { baseUrl: baseUrlOf(ctx), remote: ctx.remote };
     const auth = (): TokenOwner | undefined =>
       verifyOAuth(ctx.req.headers.authorization, (tk) => backend.nodeByToken(tk));
 
-    if (parts.length === 0) {
-      if (ctx.method !== 'GET') methodNotAllowed('GET');
-      return text(ctx, METADATA_VERSIONS.join('\n') + '\n');
-    }
+    if (parts.length === 0) methodNotAllowed('GET');
     const [first, second, third, ...more] = parts;
 
     if (first === 'status' && second && !third) {
@@ -140,7 +258,6 @@ export function maasMetadataHandler(backend: MetadataBackend): Handler {
     const owner = auth();
 
     if (!second) {
-      if (ctx.method === 'GET') return text(ctx, 'meta-data/\nuser-data\n');
       if (ctx.method !== 'POST') methodNotAllowed('GET, POST');
       if (!owner)
         throw new HttpError(401, `POST to the metadata root needs OAuth credentials`, {
@@ -167,37 +284,9 @@ export function maasMetadataHandler(backend: MetadataBackend): Handler {
       );
     }
 
-    if (ctx.method !== 'GET') methodNotAllowed('GET');
-
-    if (second === 'user-data' && !third) {
-      if (!owner) return text(ctx, backend.enlistUserData(info));
-      const ud = await backend.userData(owner.nodeId, info);
-      if (!ud) notFound('user-data');
-      return send(ctx.res, 200, ud, { 'Content-Type': 'application/octet-stream' });
-    }
-
-    if (second === 'meta-data') {
-      const md: MetaData = owner
-        ? (backend.metaData(owner.nodeId) ?? notFound('node'))
-        : { instanceId: 'i-maas-enlistment', localHostname: 'maas-enlisting-node', publicKeys: [] };
-      const files: Record<string, string | undefined> = {
-        'instance-id': md.instanceId,
-        'local-hostname': md.localHostname,
-        'public-keys': md.publicKeys.length ? md.publicKeys.join('\n') + '\n' : undefined,
-        'vendor-data': md.vendorData,
-      };
-      if (!third) {
-        return text(
-          ctx,
-          Object.keys(files)
-            .filter((k) => files[k] !== undefined)
-            .join('\n') + '\n',
-        );
-      }
-      const v = more.length === 0 ? files[third] : undefined;
-      if (v === undefined) notFound(`meta-data/${[third, ...more].join('/')}`);
-      return text(ctx, v);
-    }
+    // What is left under a version: the reads (GET, answered above) with another method,
+    // and paths that do not exist.
+    if ((second === 'user-data' && !third) || second === 'meta-data') methodNotAllowed('GET');
     notFound(ctx.path);
   };
 }

@@ -1,7 +1,8 @@
 // Server side of OAuth 1.0 PLAINTEXT as MAAS checks it: the token names the node, the
 // signature must be `consumer_secret&token_secret` (consumer secret empty), and the
 // timestamp must be within 300 s so a captured header is not good forever.
-import { plaintextSignature, safeEqual } from '../../oauth/plaintext.js';
+import { timingSafeEqual } from 'node:crypto';
+import { plaintextSignature } from '../../oauth/plaintext.js';
 import { HttpError } from './core.js';
 
 export const TIMESTAMP_WINDOW_S = 300;
@@ -10,37 +11,68 @@ export interface TokenOwner {
   nodeId: string;
   consumerKey: string;
   tokenSecret: string;
-  /** The expected PLAINTEXT signature, when the caller has it precomputed. */
-  signature?: string;
+  /** `expectedCredential(this)`, when the caller keeps it (NodeSnapshots does). */
+  credential?: Buffer;
 }
 
 /**
- * Parses `OAuth k="v", ...` (the same grammar as src/oauth/plaintext.ts's parser) with
- * indexOf instead of regexes: it runs on every metadata request. Undefined when not OAuth.
+ * What a request must present: `consumer_key LF signature` (LF cannot occur in a header
+ * value), the signature being PLAINTEXT's `&token_secret` (empty consumer secret).
+ */
+export function expectedCredential(o: { consumerKey: string; tokenSecret: string }): Buffer {
+  return Buffer.from(`${o.consumerKey}\n${plaintextSignature('', o.tokenSecret)}`);
+}
+
+const UNKNOWN_TOKEN = expectedCredential({
+  consumerKey: 'x'.repeat(18),
+  tokenSecret: 'x'.repeat(32),
+});
+
+/**
+ * Parses `OAuth k="v", ...` (the same grammar as src/oauth/plaintext.ts's parser) with a
+ * scanner instead of regexes and splits: it runs on every metadata request. Undefined
+ * when not OAuth or a value's percent-encoding is broken.
  */
 export function parseOAuthParams(header: string): Record<string, string> | undefined {
+  const n = header.length;
   let i = 0;
-  while (header.charCodeAt(i) === 32) i++;
+  while (i < n && header.charCodeAt(i) === 32) i++;
   if (header.slice(i, i + 5).toLowerCase() !== 'oauth' || header.charCodeAt(i + 5) !== 32)
     return undefined;
   const out: Record<string, string> = {};
-  for (const part of header.slice(i + 6).split(',')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    const k = part.slice(0, eq).trim();
-    let v = part.slice(eq + 1).trim();
-    if (v.length >= 2 && v.charCodeAt(0) === 34 && v.charCodeAt(v.length - 1) === 34)
-      v = v.slice(1, -1);
-    if (v.includes('%')) {
-      try {
-        v = decodeURIComponent(v);
-      } catch {
-        return undefined;
+  for (let p = i + 6; p < n;) {
+    let end = header.indexOf(',', p);
+    if (end < 0) end = n;
+    const eq = header.indexOf('=', p);
+    if (eq >= 0 && eq < end) {
+      const k = spaceTrimmed(header, p, eq);
+      let a = eq + 1;
+      let b = end;
+      while (a < b && header.charCodeAt(a) === 32) a++;
+      while (b > a && header.charCodeAt(b - 1) === 32) b--;
+      if (b - a >= 2 && header.charCodeAt(a) === 34 && header.charCodeAt(b - 1) === 34) {
+        a++;
+        b--;
       }
+      let v = header.slice(a, b);
+      if (v.includes('%')) {
+        try {
+          v = decodeURIComponent(v);
+        } catch {
+          return undefined;
+        }
+      }
+      out[k] = v;
     }
-    out[k] = v;
+    p = end + 1;
   }
   return out;
+}
+
+function spaceTrimmed(s: string, a: number, b: number): string {
+  while (a < b && s.charCodeAt(a) === 32) a++;
+  while (b > a && s.charCodeAt(b - 1) === 32) b--;
+  return s.slice(a, b);
 }
 
 function unauthorized(reason: string): HttpError {
@@ -77,10 +109,11 @@ export function verifyOAuth(
       `OAuth timestamp is ${skew} s off the server clock (window ${TIMESTAMP_WINDOW_S} s)`,
     );
   const owner = lookup(tk);
-  // Compare even for unknown tokens so timing does not tell which tokens exist.
-  const expected = owner?.signature ?? plaintextSignature('', owner?.tokenSecret ?? 'x'.repeat(24));
-  const sigOk = safeEqual(sig, expected);
-  const ckOk = safeEqual(ck, owner?.consumerKey ?? '');
-  if (!owner || !sigOk || !ckOk) throw unauthorized('invalid OAuth credentials');
+  // One constant-time comparison of key and signature together; an unknown token is
+  // compared too, so timing does not tell which tokens exist.
+  const expected = owner ? (owner.credential ?? expectedCredential(owner)) : UNKNOWN_TOKEN;
+  const got = Buffer.from(`${ck}\n${sig}`);
+  if (!owner || got.length !== expected.length || !timingSafeEqual(got, expected))
+    throw unauthorized('invalid OAuth credentials');
   return owner;
 }

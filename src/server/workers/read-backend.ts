@@ -4,13 +4,13 @@
 // untouched, to the main process (src/server/http/forward.ts), which decides it once.
 import type { Handler } from '../http/core.js';
 import {
+  LATER,
   METADATA_VERSIONS,
   type MetaData,
   type MetadataBackend,
   type RequestInfo,
 } from '../http/maas-metadata.js';
 import type { TokenOwner } from '../http/oauth-verify.js';
-import { NEEDS_CONTROLLER, storedUserData } from '../metadata-policy.js';
 import type { NodeSnapshots } from '../node-snapshots.js';
 import { enlistScript } from '../userdata.js';
 
@@ -37,12 +37,13 @@ export class ReadOnlyMetadata implements MetadataBackend {
     return this.nodes.metaData(nodeId);
   }
 
-  userData(nodeId: string): Promise<string | undefined> {
-    const n = this.nodes.node(nodeId);
-    const stored = n ? storedUserData(n) : undefined;
-    return stored === NEEDS_CONTROLLER
-      ? Promise.reject(new ForwardToMain())
-      : Promise.resolve(stored);
+  userDataNow(nodeId: string): Buffer | undefined | typeof LATER {
+    return this.nodes.userDataNow(nodeId);
+  }
+
+  /** Only asked when userDataNow said LATER: that is the main process's to answer. */
+  userData(): Promise<Buffer | undefined> {
+    return Promise.reject(new ForwardToMain());
   }
 
   enlistUserData(info: RequestInfo): Buffer {

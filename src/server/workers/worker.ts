@@ -5,7 +5,7 @@
 // the main process goes away (even SIGKILL), the IPC channel closes and the worker ends.
 import { HttpServer } from '../http/core.js';
 import { forwardTo } from '../http/forward.js';
-import { maasMetadataHandler } from '../http/maas-metadata.js';
+import { maasMetadataHandler, metadataFastReads } from '../http/maas-metadata.js';
 import { NodeSnapshots } from '../node-snapshots.js';
 import { SqliteReader } from '../store/sqlite-reader.js';
 import { ReadOnlyMetadata, readsOrForward } from './read-backend.js';
@@ -49,8 +49,9 @@ export async function runHttpWorker(): Promise<void> {
     reader = new SqliteReader(cfg.dbFile);
     const http = new HttpServer(log);
     const forward = forwardTo(cfg.socketPath);
-    const reads = maasMetadataHandler(new ReadOnlyMetadata(new NodeSnapshots(reader)));
-    http.mount('/MAAS/metadata', readsOrForward(reads, forward.handler));
+    const metadata = new ReadOnlyMetadata(new NodeSnapshots(reader));
+    http.mount('/MAAS/metadata', readsOrForward(maasMetadataHandler(metadata), forward.handler));
+    http.fast(metadataFastReads(metadata));
     http.mount('/', forward.handler);
     const addr = await http.listen(cfg.port, cfg.listen);
     const db = reader;
