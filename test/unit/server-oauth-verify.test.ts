@@ -70,7 +70,15 @@ describe('parseOAuthParams (the hot-path parser)', () => {
       'OAuth oauth_token="a%2Fb", oauth_signature="%26x",oauth_consumer_key=ck',
       '  OAuth realm="", oauth_nonce="1"',
     ]) {
-      expect(parseOAuthParams(h)).toEqual(parseAuthorizationHeader(h));
+      const ref = parseAuthorizationHeader(h)!;
+      const kept = [
+        'oauth_consumer_key',
+        'oauth_token',
+        'oauth_signature',
+        'oauth_signature_method',
+        'oauth_timestamp',
+      ] as const;
+      expect(parseOAuthParams(h)).toEqual(Object.fromEntries(kept.map((k) => [k, ref[k]])));
     }
     expect(parseOAuthParams('Bearer x')).toBeUndefined();
     expect(parseOAuthParams('OAuth oauth_token="%E0%A4%A"')).toBeUndefined();

@@ -51,6 +51,8 @@ export interface FastLaneOptions {
 export const MAX_HEAD = 16 * 1024;
 
 const HEAD_END = Buffer.from('\r\n\r\n');
+/** Bodies up to this size leave in one string write with their head (node's 16 KiB stack buffer). */
+const ONE_WRITE = 12 * 1024;
 // A request line the lane takes: GET, an origin-form target of visible ASCII without
 // query or fragment, HTTP/1.1.
 const REQUEST_LINE = /^GET (\/[!$&'()*+,\-./0-9:;=@A-Z_a-z~%]*) HTTP\/1\.1$/;
@@ -226,9 +228,30 @@ class LaneConnection {
       // path, which answers the error as it answers every other (and logs a 500).
       return false;
     }
-    this.socket.write(top, 'latin1');
-    this.socket.write(a.body);
+    this.send(top, a.body);
     return true;
+  }
+
+  /**
+   * A small answer leaves as one latin1 string: node writes such a string from a stack
+   * buffer straight to the socket, where a Buffer would cost an allocation and a writev
+   * (measured: the allocations' malloc/free showed in the profile). Larger bodies go as
+   * their own chunk, uncopied.
+   */
+  private send(head: string, body: string | Buffer): void {
+    if (typeof body === 'string') {
+      // Only ASCII is the same in latin1 and UTF-8 (byte count = character count).
+      if (body.length === 0 || Buffer.byteLength(body) === body.length) {
+        if (body.length <= ONE_WRITE) return void this.socket.write(head + body, 'latin1');
+        this.socket.write(head, 'latin1');
+        return void this.socket.write(body, 'latin1');
+      }
+      body = Buffer.from(body);
+    }
+    if (body.length <= ONE_WRITE)
+      return void this.socket.write(head + body.toString('latin1'), 'latin1');
+    this.socket.write(head, 'latin1');
+    this.socket.write(body);
   }
 
   /** Gives the socket and the unanswered bytes to node:http for good. */
