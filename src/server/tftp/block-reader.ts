@@ -35,7 +35,8 @@ const CHUNK_BYTES = 64 * 1024;
 
 export class BlockReader {
   readonly totalBlocks: number;
-  private readonly perChunk: number;
+  /** Blocks per chunk (one readv each): whole windows, at least two. */
+  readonly perChunk: number;
   private readonly stride: number;
   private readonly slots: [Slot, Slot | null];
   private readonly chunks: [Chunk | null, Chunk | null] = [null, null];
