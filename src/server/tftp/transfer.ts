@@ -65,8 +65,14 @@ export class ReadTransfer {
   }
 
   start(): void {
-    if (this.waitingOack) this.sendOack();
-    else this.pump();
+    if (!this.waitingOack) {
+      this.pump();
+      return;
+    }
+    this.sendOack();
+    // Read the first window while the client answers the OACK; a failure is kept by the
+    // reader and reported when the ACK arrives.
+    this.reader.ensure(1, Math.min(this.total, this.p.windowsize))?.catch(() => {});
   }
 
   private sendOack(): void {
@@ -142,7 +148,9 @@ export class ReadTransfer {
   private sendRange(from: number, to: number): void {
     for (let b = from; b <= to; b++) this.socket.send(this.reader.packet(b));
     if (to > this.sentTo) this.sentTo = to;
+    // Everything below runs while the window is on its way: none of it delays the DATA.
     this.arm();
+    this.reader.readAhead(from, to);
   }
 
   private arm(): void {
