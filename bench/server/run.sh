@@ -8,7 +8,7 @@ set -euo pipefail
 ROUNDS=${1:-3} DUR=${2:-10} CONNS=${3:-64} BYTES=${4:-4096}
 WORKERS=${PXM_BENCH_WORKERS:-auto}
 if [[ $WORKERS == auto ]]; then
-  PROCS=$(node -e 'console.log(Math.min(64, require("os").availableParallelism()))')
+  PROCS=$(node -e 'const c=require("os").availableParallelism();console.log(c<=2?1:Math.min(64,c))')
 else
   PROCS=$WORKERS
 fi

@@ -43,7 +43,7 @@ export default class Server extends PxmCommand {
     }),
     'http-workers': Flags.string({
       description:
-        'processes serving HTTP: auto (one per CPU) or 1..64; with more than 1, worker processes answer metadata reads and pass the rest to this one [default: auto]',
+        'processes serving HTTP: auto (one per CPU; 1 on 1-2 CPUs) or 1..64; with more than 1, worker processes answer metadata reads and pass the rest to this one [default: auto]',
     }),
   };
 

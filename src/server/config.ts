@@ -27,11 +27,20 @@ const TIMEOUT_KEYS: Record<string, keyof LifecycleTimeouts> = {
 export const MAX_HTTP_WORKERS = 64;
 
 /**
- * `--http-workers` / `http_workers`: `auto` (one per CPU) or a whole number 1..64.
+ * What `auto` means on a machine with `cpus` CPUs: one worker per CPU, except on one or
+ * two CPUs, where workers next to the main process (and the clients) measured slower
+ * than the main process alone (docs/benchmarks/server.md).
+ */
+export function autoHttpWorkers(cpus: number): number {
+  return cpus <= 2 ? 1 : Math.min(MAX_HTTP_WORKERS, cpus);
+}
+
+/**
+ * `--http-workers` / `http_workers`: `auto` (autoHttpWorkers) or a whole number 1..64.
  * `where` names the flag or key in the error.
  */
 export function parseHttpWorkers(where: string, v: unknown): number {
-  if (v === 'auto') return Math.min(MAX_HTTP_WORKERS, Math.max(1, os.availableParallelism()));
+  if (v === 'auto') return autoHttpWorkers(os.availableParallelism());
   const n = typeof v === 'string' && /^[0-9]+$/.test(v) ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_HTTP_WORKERS)
     throw new ValidationError(

@@ -10,7 +10,7 @@ import { request } from 'undici';
 import { HttpServer, send } from '../../src/server/http/core.js';
 import { forwardTo, type Forwarder } from '../../src/server/http/forward.js';
 import { isLocalRead } from '../../src/server/workers/read-backend.js';
-import { parseHttpWorkers } from '../../src/server/config.js';
+import { autoHttpWorkers, parseHttpWorkers } from '../../src/server/config.js';
 import { ValidationError } from '../../src/util/errors.js';
 
 let dir: string;
@@ -142,9 +142,10 @@ describe('what a worker answers itself', () => {
 });
 
 describe('--http-workers values', () => {
-  it('auto is the number of CPUs; whole numbers 1..64 are themselves', () => {
+  it('auto is one per CPU from 3 CPUs on, the main process alone below; whole numbers 1..64 are themselves', () => {
+    expect([1, 2, 3, 8, 200].map(autoHttpWorkers)).toEqual([1, 1, 3, 8, 64]);
     expect(parseHttpWorkers('--http-workers', 'auto')).toBe(
-      Math.min(64, os.availableParallelism()),
+      autoHttpWorkers(os.availableParallelism()),
     );
     expect(parseHttpWorkers('--http-workers', '1')).toBe(1);
     expect(parseHttpWorkers('x: http_workers', 64)).toBe(64);

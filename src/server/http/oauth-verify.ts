@@ -62,13 +62,21 @@ export function parseOAuthParams(header: string): OAuthFields | undefined {
     const eq = header.indexOf('=', p);
     if (eq >= 0 && eq < end) {
       const k = spaceTrimmed(header, p, eq);
-      if (
-        k === 'oauth_consumer_key' ||
-        k === 'oauth_token' ||
-        k === 'oauth_signature' ||
-        k === 'oauth_signature_method' ||
-        k === 'oauth_timestamp'
-      ) {
+      // Stores by literal name: a store keyed by the header's own string costs a string
+      // table lookup per parameter.
+      const field =
+        k === 'oauth_consumer_key'
+          ? 1
+          : k === 'oauth_token'
+            ? 2
+            : k === 'oauth_signature'
+              ? 3
+              : k === 'oauth_signature_method'
+                ? 4
+                : k === 'oauth_timestamp'
+                  ? 5
+                  : 0;
+      if (field !== 0) {
         let a = eq + 1;
         let b = end;
         while (a < b && header.charCodeAt(a) === 32) a++;
@@ -85,7 +93,11 @@ export function parseOAuthParams(header: string): OAuthFields | undefined {
             return undefined;
           }
         }
-        out[k] = v;
+        if (field === 1) out.oauth_consumer_key = v;
+        else if (field === 2) out.oauth_token = v;
+        else if (field === 3) out.oauth_signature = v;
+        else if (field === 4) out.oauth_signature_method = v;
+        else out.oauth_timestamp = v;
       }
     }
     p = end + 1;
