@@ -117,7 +117,8 @@ export class FullDhcp implements DhcpHandler {
     return this.leases.subnetOf(ipToNum(via) ?? 0);
   }
 
-  async handle(req: DhcpRequest): Promise<DhcpPacket | undefined> {
+  /** Synchronous where no lease is written (DISCOVER, INFORM): no promise per OFFER. */
+  handle(req: DhcpRequest): DhcpPacket | undefined | Promise<DhcpPacket | undefined> {
     const subnet = this.subnetFor(req);
     if (!subnet) return undefined; // not a network we serve
     switch (req.type) {
