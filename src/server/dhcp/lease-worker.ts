@@ -44,6 +44,8 @@ parentPort.postMessage({ ready: true });
 
 interface Waiter {
   op: Op;
+  /** performance.now() when the write was queued. */
+  at: number;
   done: () => void;
   fail: (e: Error) => void;
 }
@@ -59,7 +61,14 @@ export class WorkerLeaseStore implements LeaseStore {
   /** Group commits so far: how many, their writes, the largest and the slowest (ms). */
   readonly stats = { batches: 0, writes: 0, largest: 0, slowestMs: 0 };
 
-  constructor(file: string) {
+  /**
+   * @param paced spread a batch's settlements over the time its writes arrived (default);
+   *   false settles the whole batch at once.
+   */
+  constructor(
+    file: string,
+    private readonly paced = true,
+  ) {
     // Create the schema and read the leases here, before the worker takes the exclusive lock.
     const boot = new SqliteLeaseStore(file);
     this.initial = boot.loadAll();
@@ -80,7 +89,8 @@ export class WorkerLeaseStore implements LeaseStore {
         this.stats.writes += batch.length;
         this.stats.largest = Math.max(this.stats.largest, batch.length);
         this.stats.slowestMs = Math.max(this.stats.slowestMs, performance.now() - this.sentAt);
-        for (const w of batch) w.done();
+        if (this.paced) this.release(batch);
+        else for (const w of batch) w.done();
       } else {
         const err = new Error(`lease commit failed: ${m.error}`);
         for (const w of batch) w.fail(err);
@@ -100,6 +110,26 @@ export class WorkerLeaseStore implements LeaseStore {
     return this.initial;
   }
 
+  /**
+   * Settles a committed batch's writes spread out as their requests came in: write i at
+   * commit end + (queued_i - queued_first). Without this every ACK of a batch leaves in
+   * one burst (hundreds after a slow commit), which overflows the receive buffer of a
+   * client or relay that reads at the rate it sends. The data is already on disk: this
+   * only delays when the engine learns so, by at most the time the batch took to gather
+   * (about one commit). Timer ticks are ~1 ms; each sends everything that is due.
+   */
+  private release(batch: Waiter[]): void {
+    const start = performance.now();
+    const base = batch[0]!.at;
+    let i = 0;
+    const step = (): void => {
+      const elapsed = performance.now() - start;
+      while (i < batch.length && batch[i]!.at - base <= elapsed) batch[i++]!.done();
+      if (i < batch.length) setTimeout(step, 1);
+    };
+    step();
+  }
+
   put(lease: LeaseRow): Promise<void> {
     // MACs and addresses go on a space-separated line to the worker.
     if (/\s/.test(lease.mac + lease.ip) || !Number.isFinite(lease.expiresAt))
@@ -115,7 +145,7 @@ export class WorkerLeaseStore implements LeaseStore {
   private enqueue(op: Op): Promise<void> {
     if (this.closed) return Promise.reject(new Error('lease store is closed'));
     return new Promise((done, fail) => {
-      this.pending.push({ op, done, fail });
+      this.pending.push({ op, at: performance.now(), done, fail });
       this.next();
     });
   }
