@@ -348,4 +348,20 @@ ${UDHCPC_SCRIPT.split('\n')[1]}
     expect(log).toMatch(/malformed packet .*options: option 60: length 200 overruns/);
     expect(log).toMatch(/malformed packet .*option 93 \(client architecture\)/);
   });
+
+  // Last in this file: it stops the server.
+  it('on shutdown reports its lease writes and group commits', async () => {
+    expect(await pxm!.stop()).toBe(0);
+    const m =
+      /dhcp: (\d+) lease writes in (\d+) group commits \(largest (\d+), slowest \d+ ms\)/.exec(
+        pxm!.log(),
+      );
+    expect(m, pxm!.log()).not.toBeNull();
+    const [writes, commits, largest] = [m![1], m![2], m![3]].map(Number);
+    // The leases, renewals and release of the tests above were all written.
+    expect(writes).toBeGreaterThanOrEqual(5);
+    expect(commits).toBeGreaterThan(0);
+    expect(commits).toBeLessThanOrEqual(writes!);
+    expect(largest).toBeGreaterThan(0);
+  });
 });

@@ -328,12 +328,21 @@ describe('worker lease store (commits off the event loop)', () => {
     );
     expect(s.stats.writes).toBe(300);
     expect(s.stats.batches).toBeLessThan(300);
+    expect(s.stats.largest).toBeGreaterThan(1);
     await s.remove('m0');
+    // An address moving to another MAC replaces the old owner's row (ip is unique), and a
+    // MAC moving to another address keeps one row.
+    await s.put({ mac: 'new', ip: '10.1.0.5', expiresAt: 7 });
+    await s.put({ mac: 'm6', ip: '10.1.9.9', expiresAt: 8 });
     await s.closeAsync();
     const again = new WorkerLeaseStore(file);
     const rows = again.loadAll();
     await again.closeAsync();
     expect(rows).toHaveLength(299);
     expect(rows.find((r) => r.mac === 'm0')).toBeUndefined();
+    expect(rows.find((r) => r.ip === '10.1.0.5')?.mac).toBe('new');
+    expect(rows.filter((r) => r.mac === 'm6')).toEqual([
+      { mac: 'm6', ip: '10.1.9.9', expiresAt: 8 },
+    ]);
   });
 });

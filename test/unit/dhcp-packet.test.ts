@@ -129,6 +129,31 @@ describe('DHCP codec', () => {
     expect(getOption(d, 43)).toEqual(big);
   });
 
+  it('keeps a decoded packet intact when the receive buffer is reused', () => {
+    const bytes = encodePacket(request());
+    const d = decodePacket(bytes);
+    bytes.fill(0);
+    expect(macOf(d)).toBe('52:54:00:12:34:56');
+    expect(clientArch(d)).toBe(7);
+    expect(getOption(d, 82)).toEqual(Buffer.from([1, 3, 0x65, 0x74, 0x68]));
+  });
+
+  it('refuses to encode an address that is not dotted-quad IPv4, naming the field', () => {
+    for (const bad of [
+      '256.0.0.1',
+      '10.0.0',
+      '10.0.0.1.2',
+      '10..0.1',
+      '1000.0.0.1',
+      ' 10.0.0.1',
+      '',
+    ])
+      expect(() => encodePacket(request({ giaddr: bad }))).toThrow(/giaddr: not an IPv4 address/);
+    expect(decodePacket(encodePacket(request({ giaddr: '255.254.0.9' }))).giaddr).toBe(
+      '255.254.0.9',
+    );
+  });
+
   it('pads replies to the BOOTP minimum of 300 bytes', () => {
     expect(encodePacket(request({ options: [] })).length).toBe(300);
   });

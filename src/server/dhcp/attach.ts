@@ -15,7 +15,8 @@ import type { Reservations } from './pool.js';
 import type { BootStep } from '../unknown-boots.js';
 import { MSG_NAMES, MsgType, messageType } from './options.js';
 import { bootFileOf, type BootPolicy } from './pxe.js';
-import { DhcpServer, type DhcpHandler, type DhcpServerEvent } from './server.js';
+import { DhcpServer, type DhcpHandler, type DhcpRequest, type DhcpServerEvent } from './server.js';
+import type { DhcpPacket } from './packet.js';
 
 export type DhcpMode = 'off' | 'full' | 'proxy';
 export const LEASES_FILE = 'dhcp-leases.sqlite';
@@ -98,21 +99,25 @@ export function reportUnknownBoots(
   isNode: (mac: string) => boolean,
   note: (mac: string, step: BootStep) => void,
 ): DhcpHandler {
+  const seen = (req: DhcpRequest, reply: DhcpPacket | undefined): DhcpPacket | undefined => {
+    const type = reply && messageType(reply);
+    if (reply && (type === MsgType.OFFER || type === MsgType.ACK) && !isNode(req.mac)) {
+      // Full mode: the address handed out; proxy mode's ACK on 4011: the client's own.
+      const ip = [reply.yiaddr, req.packet.ciaddr].find((a) => a !== '0.0.0.0');
+      note(req.mac, {
+        kind: 'dhcp',
+        message: MSG_NAMES[type] ?? String(type),
+        ip,
+        bootFile: bootFileOf(reply),
+      });
+    }
+    return reply;
+  };
   return {
-    async handle(req) {
-      const reply = await handler.handle(req);
-      const type = reply && messageType(reply);
-      if (reply && (type === MsgType.OFFER || type === MsgType.ACK) && !isNode(req.mac)) {
-        // Full mode: the address handed out; proxy mode's ACK on 4011: the client's own.
-        const ip = [reply.yiaddr, req.packet.ciaddr].find((a) => a !== '0.0.0.0');
-        note(req.mac, {
-          kind: 'dhcp',
-          message: MSG_NAMES[type] ?? String(type),
-          ip,
-          bootFile: bootFileOf(reply),
-        });
-      }
-      return reply;
+    handle(req) {
+      // Stays synchronous when the handler is (OFFERs): no promise per packet.
+      const out = handler.handle(req);
+      return out instanceof Promise ? out.then((r) => seen(req, r)) : seen(req, out);
     },
   };
 }
@@ -224,6 +229,13 @@ export async function attachDhcp(
     async close() {
       await server.close();
       await store?.closeAsync();
+      if (store?.stats.batches) {
+        const st = store.stats;
+        o.log(
+          `dhcp: ${st.writes} lease writes in ${st.batches} group commits ` +
+            `(largest ${st.largest}, slowest ${Math.round(st.slowestMs)} ms)`,
+        );
+      }
     },
   };
 }

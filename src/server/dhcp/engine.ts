@@ -4,7 +4,7 @@
 // from the controller's BootPolicy.
 import { ipToNum, maskOf, numToIp, type DhcpConfig, type SubnetConfig } from './config.js';
 import type { LeaseStore } from './lease-db.js';
-import { BOOTREPLY, type DhcpPacket } from './packet.js';
+import { BOOTREPLY, type DhcpOption, type DhcpPacket } from './packet.js';
 import { MsgType, Opt, getOption, ip, ips, optIp, text, u32, u8 } from './options.js';
 import { LeaseTable, type Reservations } from './pool.js';
 import { applyBoot, pxeClientOf, type BootPolicy } from './pxe.js';
@@ -31,6 +31,26 @@ export interface FullDhcpOptions {
   onEvent?: (e: DhcpLogEvent) => void;
 }
 
+// Reply parts that are the same for every reply, built once: the per-packet cost of the
+// server is mostly allocation. Option values and these fields are never written in place
+// (replies get new options appended, fields replaced), so sharing them is safe.
+const ZERO_SNAME = Buffer.alloc(64);
+const ZERO_FILE = Buffer.alloc(128);
+const msgTypeOpts = new Map<number, DhcpOption>();
+const serverIdOpts = new Map<string, DhcpOption>();
+const subnetOpts = new WeakMap<SubnetConfig, DhcpOption[]>();
+const leaseOpts = new Map<number, DhcpOption[]>();
+
+function cached<K, V>(m: Map<K, V>, k: K, make: () => V): V {
+  let v = m.get(k);
+  if (v === undefined) {
+    if (m.size >= 64) m.clear(); // bounded: keys come from configuration, not clients
+    v = make();
+    m.set(k, v);
+  }
+  return v;
+}
+
 function reply(req: DhcpPacket, type: number, serverIp: string): DhcpPacket {
   return {
     op: BOOTREPLY,
@@ -44,29 +64,35 @@ function reply(req: DhcpPacket, type: number, serverIp: string): DhcpPacket {
     yiaddr: '0.0.0.0',
     siaddr: '0.0.0.0',
     giaddr: req.giaddr,
-    chaddr: Buffer.from(req.chaddr),
-    sname: Buffer.alloc(64),
-    file: Buffer.alloc(128),
-    options: [u8(Opt.MESSAGE_TYPE, type), ip(Opt.SERVER_ID, serverIp)],
+    chaddr: req.chaddr,
+    sname: ZERO_SNAME,
+    file: ZERO_FILE,
+    options: [
+      cached(msgTypeOpts, type, () => u8(Opt.MESSAGE_TYPE, type)),
+      cached(serverIdOpts, serverIp, () => ip(Opt.SERVER_ID, serverIp)),
+    ],
   };
 }
 
-function subnetOptions(s: SubnetConfig): DhcpPacket['options'] {
-  const out = [u32(Opt.SUBNET_MASK, maskOf(s.prefix))];
+function subnetOptions(s: SubnetConfig): DhcpOption[] {
+  let out = subnetOpts.get(s);
+  if (out) return out;
+  out = [u32(Opt.SUBNET_MASK, maskOf(s.prefix))];
   out.push(ip(Opt.BROADCAST, numToIp((s.network | ~maskOf(s.prefix)) >>> 0)));
   if (s.router) out.push(ip(Opt.ROUTER, s.router));
   if (s.dns.length) out.push(ips(Opt.DNS, s.dns));
   if (s.domain) out.push(text(Opt.DOMAIN_NAME, s.domain));
+  subnetOpts.set(s, out);
   return out;
 }
 
-function leaseOptions(seconds: number): DhcpPacket['options'] {
+function leaseOptions(seconds: number): DhcpOption[] {
   // T1 = 50%, T2 = 87.5% of the lease (RFC 2131 §4.4.5).
-  return [
+  return cached(leaseOpts, seconds, () => [
     u32(Opt.LEASE_TIME, seconds),
     u32(Opt.RENEWAL_T1, Math.floor(seconds / 2)),
     u32(Opt.REBINDING_T2, Math.floor((seconds * 7) / 8)),
-  ];
+  ]);
 }
 
 export class FullDhcp implements DhcpHandler {
@@ -91,7 +117,8 @@ export class FullDhcp implements DhcpHandler {
     return this.leases.subnetOf(ipToNum(via) ?? 0);
   }
 
-  async handle(req: DhcpRequest): Promise<DhcpPacket | undefined> {
+  /** Synchronous where no lease is written (DISCOVER, INFORM): no promise per OFFER. */
+  handle(req: DhcpRequest): DhcpPacket | undefined | Promise<DhcpPacket | undefined> {
     const subnet = this.subnetFor(req);
     if (!subnet) return undefined; // not a network we serve
     switch (req.type) {

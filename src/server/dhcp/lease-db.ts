@@ -41,7 +41,6 @@ export interface GroupCommitOptions {
 export class SqliteLeaseStore implements LeaseStore {
   private readonly db: BetterSqlite3.Database;
   private readonly upsert: BetterSqlite3.Statement<[string, string, number]>;
-  private readonly freeIp: BetterSqlite3.Statement<[string, string]>;
   private readonly del: BetterSqlite3.Statement<[string]>;
   private pending: Array<{ op: Op; done: () => void; fail: (e: Error) => void }> = [];
   private timer: NodeJS.Timeout | undefined;
@@ -66,13 +65,11 @@ export class SqliteLeaseStore implements LeaseStore {
       ip TEXT NOT NULL UNIQUE,
       expires_at INTEGER NOT NULL
     )`);
+    // REPLACE drops any row in the way: the MAC's old lease, and the old owner of an
+    // address that moved to a new MAC after its lease expired or was released (ip is UNIQUE).
     this.upsert = this.db.prepare(
-      `INSERT INTO leases (mac, ip, expires_at) VALUES (?, ?, ?)
-       ON CONFLICT(mac) DO UPDATE SET ip = excluded.ip, expires_at = excluded.expires_at`,
+      'INSERT OR REPLACE INTO leases (mac, ip, expires_at) VALUES (?, ?, ?)',
     );
-    // An address moves to a new MAC only after its old lease expired or was released:
-    // drop the old owner's row in the same transaction (ip is UNIQUE).
-    this.freeIp = this.db.prepare('DELETE FROM leases WHERE ip = ? AND mac <> ?');
     this.del = this.db.prepare('DELETE FROM leases WHERE mac = ?');
     this.windowMs = opts.windowMs ?? 2;
     this.maxBatch = opts.maxBatch ?? 512;
@@ -112,7 +109,6 @@ export class SqliteLeaseStore implements LeaseStore {
       this.db.transaction(() => {
         for (const { op } of batch) {
           if (op.kind === 'put') {
-            this.freeIp.run(op.lease.ip, op.lease.mac);
             this.upsert.run(op.lease.mac, op.lease.ip, op.lease.expiresAt);
           } else this.del.run(op.mac);
         }

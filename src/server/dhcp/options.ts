@@ -62,8 +62,14 @@ export const MSG_NAMES: Record<number, string> = {
 
 /** All instances of an option concatenated (RFC 3396 long options); undefined when absent. */
 export function getOption(p: DhcpPacket, code: number): Buffer | undefined {
-  const parts = p.options.filter((o) => o.code === code).map((o) => o.data);
-  return parts.length === 0 ? undefined : parts.length === 1 ? parts[0] : Buffer.concat(parts);
+  let first: Buffer | undefined;
+  let parts: Buffer[] | undefined;
+  for (const o of p.options) {
+    if (o.code !== code) continue;
+    if (first === undefined) first = o.data;
+    else (parts ??= [first]).push(o.data);
+  }
+  return parts ? Buffer.concat(parts) : first;
 }
 
 export function messageType(p: DhcpPacket): number | undefined {

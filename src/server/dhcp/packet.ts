@@ -7,6 +7,7 @@
 // wire order, together with the field they came from (options, file or sname when option 52
 // overloads them), so a packet re-encodes to the same option bytes even when pxm does not
 // understand an option (relay agent info, vendor options, ...).
+import { ipToNum } from './config.js';
 
 export const BOOTREQUEST = 1;
 export const BOOTREPLY = 2;
@@ -66,15 +67,15 @@ export function ipFromBytes(b: Buffer, off: number): string {
   return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
 }
 
+function writeIp(out: Buffer, off: number, ip: string, where: string): void {
+  const n = ipToNum(ip);
+  if (n === undefined) throw new DhcpPacketError(where, `not an IPv4 address: ${ip}`);
+  out.writeUInt32BE(n, off);
+}
+
 export function ipToBytes(ip: string, where = 'address'): Buffer {
-  const parts = ip.split('.');
-  if (parts.length !== 4) throw new DhcpPacketError(where, `not an IPv4 address: ${ip}`);
-  const out = Buffer.alloc(4);
-  parts.forEach((p, i) => {
-    const n = /^\d{1,3}$/.test(p) ? Number(p) : NaN;
-    if (!(n >= 0 && n <= 255)) throw new DhcpPacketError(where, `not an IPv4 address: ${ip}`);
-    out[i] = n;
-  });
+  const out = Buffer.allocUnsafe(4);
+  writeIp(out, 0, ip, where);
   return out;
 }
 
@@ -102,15 +103,19 @@ function parseOptions(
         `${field}: option ${code}`,
         `length ${len} overruns the ${field} field by ${i + 2 + len - end} byte(s)`,
       );
-    // Copy: the caller's receive buffer may be reused.
-    out.push({ code, data: Buffer.from(buf.subarray(i + 2, i + 2 + len)), field });
+    out.push({ code, data: buf.subarray(i + 2, i + 2 + len), field });
     i += 2 + len;
   }
   // No end option: RFC 2131 requires it in the options field, but several ROMs omit it
   // when the field is exactly full or padded; accepting is harmless since lengths checked out.
 }
 
-export function decodePacket(buf: Buffer): DhcpPacket {
+export function decodePacket(input: Buffer): DhcpPacket {
+  // One copy of the whole message (the caller's receive buffer may be reused); option
+  // values, chaddr, sname and file are views of it. A copy per field cost more than the
+  // rest of the decode.
+  const buf = Buffer.allocUnsafe(input.length);
+  input.copy(buf);
   if (buf.length < HEADER_LEN + 4)
     throw new DhcpPacketError('length', `${buf.length} bytes, a DHCP message has at least 240`);
   const op = buf[0]!;
@@ -149,85 +154,102 @@ export function decodePacket(buf: Buffer): DhcpPacket {
     yiaddr: ipFromBytes(buf, 16),
     siaddr: ipFromBytes(buf, 20),
     giaddr: ipFromBytes(buf, 24),
-    chaddr: Buffer.from(buf.subarray(28, 44)),
-    sname: Buffer.from(buf.subarray(SNAME_OFF, SNAME_OFF + SNAME_LEN)),
-    file: Buffer.from(buf.subarray(FILE_OFF, FILE_OFF + FILE_LEN)),
+    chaddr: buf.subarray(28, 44),
+    sname: buf.subarray(SNAME_OFF, SNAME_OFF + SNAME_LEN),
+    file: buf.subarray(FILE_OFF, FILE_OFF + FILE_LEN),
     options,
   };
 }
 
-/** Writes options as TLVs, splitting values over 255 bytes into several instances (RFC 3396). */
-function encodeOptions(opts: DhcpOption[]): Buffer[] {
-  const parts: Buffer[] = [];
+/** Bytes the options take as TLVs, values over 255 bytes split into several (RFC 3396). */
+function optionsLength(opts: readonly DhcpOption[], field: OptionField): number {
+  let n = 0;
   for (const o of opts) {
+    if ((o.field ?? 'options') !== field) continue;
     if (!Number.isInteger(o.code) || o.code < 1 || o.code > 254)
       throw new DhcpPacketError(`option ${o.code}`, 'code must be 1..254');
-    let off = 0;
-    do {
-      const chunk = o.data.subarray(off, off + 255);
-      parts.push(Buffer.from([o.code, chunk.length]), chunk);
-      off += 255;
-    } while (off < o.data.length);
+    n += o.data.length + 2 * Math.max(1, Math.ceil(o.data.length / 255));
   }
-  return parts;
+  return n;
 }
 
-function fillField(raw: Buffer, opts: DhcpOption[], field: OptionField, size: number): Buffer {
-  if (opts.length === 0) return raw;
-  const body = Buffer.concat([...encodeOptions(opts), Buffer.from([255])]);
-  if (body.length > size)
-    throw new DhcpPacketError(field, `options need ${body.length} bytes, the field has ${size}`);
-  const out = Buffer.alloc(size);
-  body.copy(out);
-  return out;
+/** Writes the options of one field as TLVs at `off`; returns the offset after them. */
+function writeOptions(
+  out: Buffer,
+  off: number,
+  opts: readonly DhcpOption[],
+  field: OptionField,
+): number {
+  for (const o of opts) {
+    if ((o.field ?? 'options') !== field) continue;
+    let at = 0;
+    do {
+      const len = Math.min(255, o.data.length - at);
+      out[off++] = o.code;
+      out[off++] = len;
+      o.data.copy(out, off, at, at + len);
+      off += len;
+      at += 255;
+    } while (at < o.data.length);
+  }
+  return off;
 }
 
-function fixed(b: Buffer, size: number, field: string): Buffer {
-  if (b.length > size) throw new DhcpPacketError(field, `${b.length} bytes, at most ${size}`);
-  const out = Buffer.alloc(size);
-  b.copy(out);
-  return out;
+/** sname or file: options when option 52 overloads it, otherwise the raw field. */
+function writeField(
+  out: Buffer,
+  p: DhcpPacket,
+  field: 'sname' | 'file',
+  off: number,
+  size: number,
+): void {
+  const used = optionsLength(p.options, field);
+  if (used > 0) {
+    if (used + 1 > size)
+      throw new DhcpPacketError(field, `options need ${used + 1} bytes, the field has ${size}`);
+    out[writeOptions(out, off, p.options, field)] = 255;
+    return;
+  }
+  const raw = p[field];
+  if (raw.length > size) throw new DhcpPacketError(field, `${raw.length} bytes, at most ${size}`);
+  raw.copy(out, off);
 }
 
+/** One allocation per packet: header, options and padding are written in place. */
 export function encodePacket(p: DhcpPacket): Buffer {
   if (p.op !== BOOTREQUEST && p.op !== BOOTREPLY) throw new DhcpPacketError('op', `${p.op}`);
   if (p.hlen > 16) throw new DhcpPacketError('hlen', `${p.hlen} exceeds 16`);
-  const head = Buffer.alloc(HEADER_LEN + 4);
-  head[0] = p.op;
-  head[1] = p.htype;
-  head[2] = p.hlen;
-  head[3] = p.hops;
-  head.writeUInt32BE(p.xid >>> 0, 4);
-  head.writeUInt16BE(p.secs, 8);
-  head.writeUInt16BE(p.flags, 10);
-  ipToBytes(p.ciaddr, 'ciaddr').copy(head, 12);
-  ipToBytes(p.yiaddr, 'yiaddr').copy(head, 16);
-  ipToBytes(p.siaddr, 'siaddr').copy(head, 20);
-  ipToBytes(p.giaddr, 'giaddr').copy(head, 24);
-  fixed(p.chaddr, 16, 'chaddr').copy(head, 28);
-  const inField = (f: OptionField): DhcpOption[] =>
-    p.options.filter((o) => (o.field ?? 'options') === f);
-  fillField(fixed(p.sname, SNAME_LEN, 'sname'), inField('sname'), 'sname', SNAME_LEN).copy(
-    head,
-    SNAME_OFF,
-  );
-  fillField(fixed(p.file, FILE_LEN, 'file'), inField('file'), 'file', FILE_LEN).copy(
-    head,
-    FILE_OFF,
-  );
-  head.writeUInt32BE(MAGIC_COOKIE, HEADER_LEN);
-  const body = [head, ...encodeOptions(inField('options')), Buffer.from([255])];
-  let out = Buffer.concat(body);
-  if (out.length < BOOTP_MIN_LEN)
-    out = Buffer.concat([out, Buffer.alloc(BOOTP_MIN_LEN - out.length)]);
+  if (p.chaddr.length > 16)
+    throw new DhcpPacketError('chaddr', `${p.chaddr.length} bytes, at most 16`);
+  const optsLen = optionsLength(p.options, 'options');
+  const out = Buffer.alloc(Math.max(BOOTP_MIN_LEN, HEADER_LEN + 4 + optsLen + 1));
+  out[0] = p.op;
+  out[1] = p.htype;
+  out[2] = p.hlen;
+  out[3] = p.hops;
+  out.writeUInt32BE(p.xid >>> 0, 4);
+  out.writeUInt16BE(p.secs, 8);
+  out.writeUInt16BE(p.flags, 10);
+  writeIp(out, 12, p.ciaddr, 'ciaddr');
+  writeIp(out, 16, p.yiaddr, 'yiaddr');
+  writeIp(out, 20, p.siaddr, 'siaddr');
+  writeIp(out, 24, p.giaddr, 'giaddr');
+  p.chaddr.copy(out, 28);
+  writeField(out, p, 'sname', SNAME_OFF, SNAME_LEN);
+  writeField(out, p, 'file', FILE_OFF, FILE_LEN);
+  out.writeUInt32BE(MAGIC_COOKIE, HEADER_LEN);
+  out[writeOptions(out, HEADER_LEN + 4, p.options, 'options')] = 255;
   return out;
 }
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 /** Hardware address as lower-case `aa:bb:...` (the first hlen bytes of chaddr). */
 export function macOf(p: DhcpPacket): string {
-  return [...p.chaddr.subarray(0, Math.min(p.hlen, 16))]
-    .map((b) => b.toString(16).padStart(2, '0'))
-    .join(':');
+  const n = Math.min(p.hlen, 16, p.chaddr.length);
+  let s = n > 0 ? HEX[p.chaddr[0]!]! : '';
+  for (let i = 1; i < n; i++) s += `:${HEX[p.chaddr[i]!]!}`;
+  return s;
 }
 
 /** Zero-terminated text of a raw sname/file field. */

@@ -49,6 +49,32 @@ export function pxeClientOf(p: DhcpPacket, mac: string): PxeClient | undefined {
   };
 }
 
+// The boot answers are few (one per firmware type and server address), and every reply
+// carries one: their fields and options are built once and shared (never written in
+// place), bounded because the answer is the controller's to choose.
+const answerParts = new Map<string, { field: Buffer; option: DhcpOption }>();
+const VENDOR_PXE = pxeVendorOptions();
+const VENDOR_PXECLIENT = text(Opt.VENDOR_CLASS, 'PXEClient');
+const VENDOR_HTTP = text(Opt.VENDOR_CLASS, 'HTTPClient');
+
+function cachedPart(key: string, make: () => { field: Buffer; option: DhcpOption }) {
+  let v = answerParts.get(key);
+  if (!v) {
+    if (answerParts.size >= 256) answerParts.clear();
+    v = make();
+    answerParts.set(key, v);
+  }
+  return v;
+}
+
+/** A fixed sname/file field holding `s` and the text option `code` with the same value. */
+function fieldAndOption(code: number, s: string, size: number) {
+  return cachedPart(`${code} ${size} ${s}`, () => ({
+    field: fixedField(s, size),
+    option: text(code, s),
+  }));
+}
+
 function fixedField(s: string, size: number): Buffer {
   const out = Buffer.alloc(size);
   // Longer names only travel in option 67; the fixed field must stay zero-terminated.
@@ -68,27 +94,29 @@ export function applyBoot(
   serverIp: string,
 ): boolean {
   if (answer.via === 'none') return false;
-  const opts: DhcpOption[] = [];
+  const opts = reply.options;
   if (answer.via === 'tftp') {
+    const server = fieldAndOption(Opt.TFTP_SERVER, serverIp, 64);
+    const file = fieldAndOption(Opt.BOOTFILE, answer.file, 128);
     reply.siaddr = serverIp;
-    reply.sname = fixedField(serverIp, 64);
-    reply.file = fixedField(answer.file, 128);
-    opts.push(text(Opt.TFTP_SERVER, serverIp), text(Opt.BOOTFILE, answer.file));
+    reply.sname = server.field;
+    reply.file = file.field;
+    opts.push(server.option, file.option);
   } else {
+    const url = fieldAndOption(Opt.BOOTFILE, answer.url, 128);
     reply.siaddr = serverIp;
-    reply.file = fixedField(answer.url, 128);
-    opts.push(text(Opt.BOOTFILE, answer.url));
+    reply.file = url.field;
+    opts.push(url.option);
   }
   // UEFI HTTP boot ignores answers without vendor class HTTPClient; PXE ROMs (and proxyDHCP
   // in particular) want PXEClient echoed plus discovery control in option 43.
-  if (answer.via === 'http' && answer.vendorClass === 'HTTPClient')
-    opts.push(text(Opt.VENDOR_CLASS, 'HTTPClient'));
+  if (answer.via === 'http' && answer.vendorClass === 'HTTPClient') opts.push(VENDOR_HTTP);
   else if (client.vendorClass.startsWith('PXEClient')) {
-    opts.push(text(Opt.VENDOR_CLASS, 'PXEClient'), pxeVendorOptions());
+    opts.push(VENDOR_PXECLIENT, VENDOR_PXE);
   }
+  // The request's own bytes (a decoded packet is a copy nobody writes to).
   const uuid = getOption(req, Opt.CLIENT_UUID);
-  if (uuid) opts.push({ code: Opt.CLIENT_UUID, data: Buffer.from(uuid) });
-  reply.options.push(...opts);
+  if (uuid) opts.push({ code: Opt.CLIENT_UUID, data: uuid });
   return true;
 }
 

@@ -77,6 +77,10 @@ export class DhcpServer {
   private readonly ports: { server: number; client: number };
   /** Replies in flight (handlers awaiting a lease write); close() waits for them. */
   private inflight = 0;
+  /** One send callback for all replies (the error names the destination). */
+  private readonly sent = (err: Error | null): void => {
+    if (err) this.emit({ type: 'error', error: `send: ${err.message}` });
+  };
 
   constructor(private readonly o: DhcpServerOptions) {
     this.emit = o.onEvent ?? (() => {});
@@ -135,29 +139,51 @@ export class DhcpServer {
       localPort,
       serverIp: this.o.serverIp,
     };
+    // Synchronous answers (OFFERs, proxy replies) go out at once; only a reply that waits
+    // for its lease write costs promises. A handler that throws is treated like one that
+    // rejects (a packet that decodes but has a malformed option value lands there too).
+    let out: ReturnType<DhcpHandler['handle']>;
+    try {
+      out = this.o.handler.handle(req);
+    } catch (e) {
+      this.failed(e, remote);
+      return;
+    }
+    if (!(out instanceof Promise)) {
+      if (out) this.send(req, out);
+      return;
+    }
     this.inflight++;
-    Promise.resolve()
-      .then(() => this.o.handler.handle(req))
-      .then((reply) => {
+    out.then(
+      (reply) => {
+        this.inflight--;
         if (reply) this.send(req, reply);
-      })
-      .catch((e: unknown) => {
-        // A packet that decodes but has a malformed option value lands here too.
-        if (e instanceof DhcpPacketError)
-          this.emit({ type: 'bad-packet', remote, field: e.field, problem: e.problem });
-        else this.emit({ type: 'error', error: String(e) });
-      })
-      .finally(() => this.inflight--);
+      },
+      (e: unknown) => {
+        this.inflight--;
+        this.failed(e, remote);
+      },
+    );
+  }
+
+  private failed(e: unknown, remote: DhcpRemote): void {
+    if (e instanceof DhcpPacketError)
+      this.emit({ type: 'bad-packet', remote, field: e.field, problem: e.problem });
+    else this.emit({ type: 'error', error: String(e) });
   }
 
   private send(req: DhcpRequest, reply: DhcpPacket): void {
     const to = replyDestination(req.packet, reply, req.remote, req.localPort, this.ports);
     const sock = req.localPort === 4011 ? this.sockets[2] : this.tx;
     if (!sock) return;
-    sock.send(encodePacket(reply), to.port, to.address, (err) => {
-      if (err)
-        this.emit({ type: 'error', error: `send to ${to.address}:${to.port}: ${err.message}` });
-    });
+    let bytes: Buffer;
+    try {
+      bytes = encodePacket(reply);
+    } catch (e) {
+      this.failed(e, req.remote);
+      return;
+    }
+    sock.send(bytes, to.port, to.address, this.sent);
     this.emit({
       type: 'reply',
       mac: req.mac,
