@@ -93,6 +93,8 @@ class Client {
   }
 }
 
+// Larger than what the lane writes in one piece with its head.
+const BIG = Buffer.from(Array.from({ length: 40_000 }, (_, i) => (i * 7919) % 256));
 let server: HttpServer;
 let port: number;
 let laneSaw: FastRequest[];
@@ -117,6 +119,8 @@ beforeEach(async () => {
   });
   server.fast((req) => {
     if (req.target === '/throws') throw new Error('handler bug');
+    if (req.target === '/fast/big') return textAnswer(200, BIG, { 'X-By': 'lane' });
+    if (req.target === '/fast/utf8') return textAnswer(200, 'grüße ✓', { 'X-By': 'lane' });
     if (!req.target.startsWith('/fast/')) return undefined;
     laneSaw.push(req);
     return textAnswer(200, `lane ${req.target}`, { 'X-By': 'lane' });
@@ -165,6 +169,18 @@ describe('the fast lane', () => {
       'lane /fast/4',
     ]);
     expect(c.closed).toBe(false);
+  });
+
+  it('sends large Buffer and non-ASCII bodies byte for byte, also pipelined', async () => {
+    const c = client();
+    c.write(get('/fast/big') + get('/fast/utf8') + get('/fast/x') + get('/fast/big'));
+    const rs = await c.replyCount(4);
+    const bytes = (r: Reply): Buffer => Buffer.from(r.body, 'latin1');
+    expect(bytes(rs[0]!).equals(BIG)).toBe(true);
+    expect(bytes(rs[1]!).toString('utf8')).toBe('grüße ✓');
+    expect(rs[1]!.headers['content-length']).toBe(String(Buffer.byteLength('grüße ✓')));
+    expect(rs[2]!.body).toBe('lane /fast/x');
+    expect(bytes(rs[3]!).equals(BIG)).toBe(true);
   });
 
   it('waits for a head that arrives a byte at a time', async () => {

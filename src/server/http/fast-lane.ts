@@ -29,6 +29,7 @@ export interface FastAnswer {
   status: number;
   /** Every header but Content-Length, Date, Connection and Keep-Alive. */
   headers: Record<string, string>;
+  /** A Buffer must not change once returned: the lane keeps its latin1 form. */
   body: string | Buffer;
 }
 
@@ -133,6 +134,18 @@ export function answerHead(a: FastAnswer, bodyLength: number, keepAliveMs: numbe
   return `${head}Content-Length: ${bodyLength}\r\nDate: ${httpDate()}\r\nConnection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(keepAliveMs / 1000)}\r\n\r\n`;
 }
 
+// Bodies repeat: handlers answer from per-node caches, so the same Buffer comes back on
+// every read, and its latin1 form (a copy) is made once. Dies with its Buffer.
+const latin1Forms = new WeakMap<Buffer, string>();
+function latin1Of(body: Buffer): string {
+  let s = latin1Forms.get(body);
+  if (s === undefined) {
+    s = body.toString('latin1');
+    latin1Forms.set(body, s);
+  }
+  return s;
+}
+
 function unmapped(addr: string): string {
   return addr.startsWith('::ffff:') ? addr.slice(7) : addr;
 }
@@ -180,8 +193,6 @@ class LaneConnection {
     this.pending = undefined;
     let pos = 0;
     let declined = false;
-    // Pipelined requests answered in one pass leave in one write.
-    this.socket.cork();
     while (pos < buf.length) {
       const end = buf.indexOf(HEAD_END, pos);
       if (end < 0 || end - pos > MAX_HEAD) break;
@@ -191,7 +202,7 @@ class LaneConnection {
       }
       pos = end + HEAD_END.length;
     }
-    this.socket.uncork();
+    this.flush();
     const rest = buf.subarray(pos);
     // Declined, or no complete head within the limit: node:http answers it (431) or
     // rejects it, after the answers above (socket writes keep their order).
@@ -233,25 +244,40 @@ class LaneConnection {
   }
 
   /**
-   * A small answer leaves as one latin1 string: node writes such a string from a stack
-   * buffer straight to the socket, where a Buffer would cost an allocation and a writev
-   * (measured: the allocations' malloc/free showed in the profile). Larger bodies go as
-   * their own chunk, uncopied.
+   * Small answers leave as one latin1 string (pipelined ones together, up to ONE_WRITE):
+   * node writes such a string from a stack buffer straight to the socket, where a Buffer
+   * costs an allocation and a writev (their malloc/free showed in the profile). A larger
+   * body goes as its own chunk, uncopied.
    */
   private send(head: string, body: string | Buffer): void {
     if (typeof body === 'string') {
       // Only ASCII is the same in latin1 and UTF-8 (byte count = character count).
-      if (body.length === 0 || Buffer.byteLength(body) === body.length) {
-        if (body.length <= ONE_WRITE) return void this.socket.write(head + body, 'latin1');
-        this.socket.write(head, 'latin1');
-        return void this.socket.write(body, 'latin1');
-      }
+      if (Buffer.byteLength(body) === body.length) return this.queue(head, body);
       body = Buffer.from(body);
     }
-    if (body.length <= ONE_WRITE)
-      return void this.socket.write(head + body.toString('latin1'), 'latin1');
+    if (body.length <= ONE_WRITE) return this.queue(head, latin1Of(body));
+    this.flush();
     this.socket.write(head, 'latin1');
     this.socket.write(body);
+  }
+
+  /** Unwritten answers of this pass (latin1). */
+  private out = '';
+
+  private queue(head: string, body: string): void {
+    if (this.out.length + head.length + body.length > ONE_WRITE) this.flush();
+    if (head.length + body.length > ONE_WRITE) {
+      this.socket.write(head, 'latin1');
+      this.socket.write(body, 'latin1');
+      return;
+    }
+    this.out += head + body;
+  }
+
+  private flush(): void {
+    if (this.out === '') return;
+    this.socket.write(this.out, 'latin1');
+    this.out = '';
   }
 
   /** Gives the socket and the unanswered bytes to node:http for good. */
