@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { clientPacket } from '../helpers/dhcp-request.js';
 import {
-  BOOTREQUEST,
   DhcpPacketError,
   decodePacket,
   encodePacket,
@@ -22,25 +22,10 @@ import {
 } from '../../src/server/dhcp/options.js';
 
 function request(over: Partial<DhcpPacket> = {}): DhcpPacket {
-  const chaddr = Buffer.alloc(16);
-  Buffer.from([0x52, 0x54, 0x00, 0x12, 0x34, 0x56]).copy(chaddr);
-  return {
-    op: BOOTREQUEST,
-    htype: 1,
-    hlen: 6,
-    hops: 0,
-    xid: 0xdeadbeef,
-    secs: 3,
-    flags: 0x8000,
-    ciaddr: '0.0.0.0',
-    yiaddr: '0.0.0.0',
-    siaddr: '0.0.0.0',
-    giaddr: '0.0.0.0',
-    chaddr,
-    sname: Buffer.alloc(64),
-    file: Buffer.alloc(128),
-    options: [
-      { code: Opt.MESSAGE_TYPE, data: Buffer.from([MsgType.DISCOVER]) },
+  return clientPacket(
+    [0x52, 0x54, 0x00, 0x12, 0x34, 0x56],
+    MsgType.DISCOVER,
+    [
       { code: Opt.VENDOR_CLASS, data: Buffer.from('PXEClient:Arch:00007:UNDI:003016') },
       { code: Opt.CLIENT_ARCH, data: Buffer.from([0, 7]) },
       { code: Opt.CLIENT_NDI, data: Buffer.from([1, 3, 0]) },
@@ -50,8 +35,8 @@ function request(over: Partial<DhcpPacket> = {}): DhcpPacket {
       { code: 82, data: Buffer.from([1, 3, 0x65, 0x74, 0x68]) },
       { code: 224, data: Buffer.from([9, 8, 7]) },
     ],
-    ...over,
-  };
+    { xid: 0xdeadbeef, secs: 3, flags: 0x8000, ...over },
+  );
 }
 
 /** A hand-built wire packet: header + cookie + raw option bytes. */
