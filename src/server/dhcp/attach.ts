@@ -4,6 +4,7 @@
 // keeps them until the machine enlists. `pxm server --dhcp full|proxy --interface IFACE`.
 import path from 'node:path';
 import { ValidationError } from '../../util/errors.js';
+import { keepYoungGenerationSmall } from '../../util/young-generation.js';
 import { bootFileFor } from '../boot/firmware.js';
 import { defaultBootSettings } from '../boot/types.js';
 import { advertisedBase } from '../boot/service.js';
@@ -206,6 +207,8 @@ export async function attachDhcp(
     pxePort: o.mode === 'proxy',
     onEvent: log,
   });
+  // Leases outlive scavenges: keep GC pauses short so replies do not leave in bursts.
+  if (o.mode === 'full') keepYoungGenerationSmall();
   try {
     await server.start();
   } catch (e) {
