@@ -152,9 +152,12 @@ describe.skipIf(!ok)('PXE boot of a qemu guest from pxm server', () => {
       `fetch=${HTTP}/boot/images/amd64/${image.manifest.key}/root.squashfs`,
     );
     const preseed = `${HTTP}/MAAS/metadata/latest/enlist-preseed/?op=get_enlist_preseed`;
-    expect(cmdline).toContain(`cloud-config-url=${preseed}`);
-    expect(cmdline).toContain('pxm.purpose=enlist');
-    expect(cmdline).toContain(`BOOTIF=01-${mac.replace(/:/g, '-')}`);
+    for (const param of [
+      `cloud-config-url=${preseed}`,
+      'pxm.purpose=enlist',
+      `BOOTIF=01-${mac.replace(/:/g, '-')}`,
+    ])
+      expect(containsWithDrops(cmdline, param, 2), `${param} in\n${cmdline}\n${diag}`).toBe(true);
   };
 
   /** Stops the server (it holds the lease database locked) and reads mac's lease. */
@@ -388,3 +391,24 @@ describe.skipIf(!ok)('PXE boot of a qemu guest from pxm server', () => {
     (ENLIST_SECONDS + 300) * 1000,
   );
 });
+
+/**
+ * `needle` is in `hay`, except for at most `maxDrops` of its bytes. The guest kernel's
+ * 8250 console writes a byte anyway when the emulated UART stays busy too long, and
+ * under a loaded host that loses bytes (CI once saw `enlist-preseedop=` for
+ * `enlist-preseed/?op=`). The exact rendering is checked byte for byte over TFTP in
+ * test/integration/tftp-boot.test.ts and test/unit/boot-render.test.ts.
+ */
+function containsWithDrops(hay: string, needle: string, maxDrops: number): boolean {
+  if (hay.includes(needle)) return true;
+  for (let start = 0; start < hay.length; start++) {
+    let i = start;
+    let drops = 0;
+    for (let j = 0; j < needle.length && drops <= maxDrops; j++) {
+      if (hay[i] === needle[j]) i++;
+      else drops++;
+    }
+    if (drops <= maxDrops && i - start >= needle.length - maxDrops) return true;
+  }
+  return false;
+}
