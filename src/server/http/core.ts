@@ -88,13 +88,29 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-/** An answer with pxm's default Content-Type (plain UTF-8 text) unless `headers` sets one. */
+const TEXT_PLAIN: Readonly<Record<string, string>> = Object.freeze({
+  'Content-Type': 'text/plain; charset=utf-8',
+});
+const withTextDefault = new WeakMap<object, Readonly<Record<string, string>>>();
+
+/**
+ * An answer with pxm's default Content-Type (plain UTF-8 text) unless `headers` sets one.
+ * Pass a frozen `headers` object that is used again and again (a module constant): the
+ * merged headers are then made once, and the fast lane checks and formats them once.
+ */
 export function textAnswer(
   status: number,
   body: string | Buffer = '',
-  headers: Record<string, string> = {},
+  headers?: Readonly<Record<string, string>>,
 ): FastAnswer {
-  return { status, body, headers: { 'Content-Type': 'text/plain; charset=utf-8', ...headers } };
+  if (!headers) return { status, body, headers: TEXT_PLAIN };
+  if (!Object.isFrozen(headers)) return { status, body, headers: { ...TEXT_PLAIN, ...headers } };
+  let merged = withTextDefault.get(headers);
+  if (!merged) {
+    merged = Object.freeze({ ...TEXT_PLAIN, ...headers });
+    withTextDefault.set(headers, merged);
+  }
+  return { status, body, headers: merged };
 }
 
 export function sendAnswer(res: ServerResponse, a: FastAnswer): boolean {

@@ -19,16 +19,23 @@ import net, { type AddressInfo, type Socket } from 'node:net';
 export interface FastRequest {
   /** The request target as sent: an origin-form path without query or fragment. */
   target: string;
-  /** Lower-case header names; each at most once (a repeated header is not simple). */
-  headers: ReadonlyMap<string, string>;
+  /**
+   * A header's value without surrounding spaces and tabs, by lower-case name; undefined
+   * when absent. Each header occurs at most once (a repeated header is not simple). Read
+   * during the handler call: the request's bytes are not kept after it.
+   */
+  header(name: string): string | undefined;
   /** The peer's address (IPv4-mapped IPv6 unwrapped). */
   remote: string;
 }
 
 export interface FastAnswer {
   status: number;
-  /** Every header but Content-Length, Date, Connection and Keep-Alive. */
-  headers: Record<string, string>;
+  /**
+   * Every header but Content-Length, Date, Connection and Keep-Alive. A frozen object is
+   * checked and formatted once (textAnswer freezes what it merges).
+   */
+  headers: Readonly<Record<string, string>>;
   /** A Buffer must not change once returned: the lane keeps its latin1 form. */
   body: string | Buffer;
 }
@@ -54,56 +61,150 @@ export const MAX_HEAD = 16 * 1024;
 const HEAD_END = Buffer.from('\r\n\r\n');
 /** Bodies up to this size leave in one string write with their head (node's 16 KiB stack buffer). */
 const ONE_WRITE = 12 * 1024;
-// A request line the lane takes: GET, an origin-form target of visible ASCII without
-// query or fragment, HTTP/1.1.
-const REQUEST_LINE = /^GET (\/[!$&'()*+,\-./0-9:;=@A-Z_a-z~%]*) HTTP\/1\.1$/;
+/** More header lines than this is not a simple request (node:http's own limit is 2000). */
+const MAX_HEADERS = 64;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // Visible ASCII, space, tab and obs-text in a value; a bare CR or LF is not simple.
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
-// In a head: controls other than tab, CR and LF. Matching control bytes is the point.
-// eslint-disable-next-line no-control-regex
-const CONTROLS = /[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f]/;
-// Headers that give a request a body or a protocol change: node:http's to handle.
-const NOT_SIMPLE = new Set(['content-length', 'transfer-encoding', 'expect', 'upgrade']);
 
-/** Strips optional whitespace (space, tab) around a header value, and nothing else. */
-function trimOws(v: string): string {
-  let a = 0;
-  let b = v.length;
-  while (a < b && (v.charCodeAt(a) === 32 || v.charCodeAt(a) === 9)) a++;
-  while (b > a && (v.charCodeAt(b - 1) === 32 || v.charCodeAt(b - 1) === 9)) b--;
-  return a === 0 && b === v.length ? v : v.slice(a, b);
+// The head is checked byte by byte against these classes, in one pass that also finds
+// the header lines: it runs on every request, and a string copy of the head, a regex
+// scan of it for control bytes and a Map of lower-cased names cost more than the rest.
+const TCHAR = 1; // a token byte (header names)
+const VCHAR = 2; // a header value byte: tab, visible ASCII, space, obs-text
+const PCHAR = 4; // a request-target byte: origin-form path, no query or fragment
+const CLASS = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+  CLASS[c.charCodeAt(0)]! |= TCHAR;
+CLASS[9]! |= VCHAR;
+for (let b = 0x20; b <= 0xff; b++) if (b !== 0x7f) CLASS[b]! |= VCHAR;
+for (const c of "!$&'()*+,-./0123456789:;=@ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz~%")
+  CLASS[c.charCodeAt(0)]! |= PCHAR;
+
+const GET_SLASH = Buffer.from('GET /');
+const HTTP11 = Buffer.from(' HTTP/1.1');
+const KEEP_ALIVE = Buffer.from('keep-alive');
+// Header names the lane itself looks at (lower case).
+const HOST = Buffer.from('host');
+const CONNECTION = Buffer.from('connection');
+// Headers that give a request a body or a protocol change: node:http's to handle.
+const NOT_SIMPLE = ['content-length', 'transfer-encoding', 'expect', 'upgrade'].map((n) =>
+  Buffer.from(n),
+);
+
+/** buf[at, at + lower.length) equals `lower` ignoring ASCII case (`lower` is lower case). */
+function sameName(buf: Buffer, at: number, length: number, lower: Uint8Array): boolean {
+  if (length !== lower.length) return false;
+  for (let i = 0; i < length; i++) {
+    const b = buf[at + i]!;
+    if ((b >= 65 && b <= 90 ? b + 32 : b) !== lower[i]) return false;
+  }
+  return true;
 }
 
-/** Parses one complete head (without its final CRLFCRLF); undefined when not simple. */
-export function parseSimpleHead(
-  head: string,
-): { target: string; headers: Map<string, string> } | undefined {
-  // One scan for what no line may hold (controls but tab; CR and LF are checked below,
-  // where a line must end in CRLF).
-  if (CONTROLS.test(head)) return undefined;
-  let eol = head.indexOf('\r\n');
-  if (eol < 0) eol = head.length;
-  const m = REQUEST_LINE.exec(head.slice(0, eol));
-  if (!m) return undefined;
-  const headers = new Map<string, string>();
-  for (let p = eol + 2; p < head.length; p = eol + 2) {
-    eol = head.indexOf('\r\n', p);
-    if (eol < 0) eol = head.length;
-    const colon = head.indexOf(':', p);
-    if (colon <= p || colon >= eol) return undefined;
-    const name = head.slice(p, colon);
-    if (!TOKEN.test(name)) return undefined; // also refuses obs-fold and space before ':'
-    const raw = head.slice(colon + 1, eol);
-    if (raw.includes('\r') || raw.includes('\n')) return undefined; // a bare CR or LF
-    const key = name.toLowerCase();
-    if (headers.has(key) || NOT_SIMPLE.has(key)) return undefined;
-    const value = trimOws(raw);
-    if (key === 'connection' && value.toLowerCase() !== 'keep-alive') return undefined;
-    headers.set(key, value);
+function sameNames(buf: Buffer, a: number, b: number, length: number): boolean {
+  for (let i = 0; i < length; i++) {
+    let x = buf[a + i]!;
+    let y = buf[b + i]!;
+    if (x >= 65 && x <= 90) x += 32;
+    if (y >= 65 && y <= 90) y += 32;
+    if (x !== y) return false;
   }
-  if (!headers.has('host')) return undefined; // node:http answers 400 for HTTP/1.1
-  return { target: m[1]!, headers };
+  return true;
+}
+
+/** A simple request head: its target, and its header lines as offsets into the bytes. */
+export class SimpleHead implements FastRequest {
+  /** Set by the connection that received the head. */
+  remote = '';
+
+  constructor(
+    private readonly buf: Buffer,
+    readonly target: string,
+    /** Per header: name start, name end, value start, value end (spaces trimmed). */
+    private readonly lines: Int32Array,
+    private readonly count: number,
+  ) {}
+
+  header(name: string): string | undefined {
+    const lines = this.lines;
+    for (let i = 0; i < this.count; i++) {
+      const a = lines[i * 4]!;
+      const len = lines[i * 4 + 1]! - a;
+      if (len !== name.length) continue;
+      let j = 0;
+      for (; j < len; j++) {
+        const b = this.buf[a + j]!;
+        if ((b >= 65 && b <= 90 ? b + 32 : b) !== name.charCodeAt(j)) break;
+      }
+      if (j === len) return this.buf.toString('latin1', lines[i * 4 + 2], lines[i * 4 + 3]);
+    }
+    return undefined;
+  }
+}
+
+/**
+ * Parses one complete head, buf[start, end) without its final CRLFCRLF (a string is
+ * taken as latin1, for tests); undefined when it is not simple.
+ */
+export function parseSimpleHead(
+  head: Buffer | string,
+  start = 0,
+  end = typeof head === 'string' ? head.length : head.length,
+): SimpleHead | undefined {
+  const buf = typeof head === 'string' ? Buffer.from(head, 'latin1') : head;
+  // Request line: `GET /<path> HTTP/1.1`.
+  if (end - start < GET_SLASH.length + HTTP11.length) return undefined;
+  for (let i = 0; i < GET_SLASH.length; i++) if (buf[start + i] !== GET_SLASH[i]) return undefined;
+  const targetStart = start + 4;
+  let p = targetStart + 1;
+  while (p < end && (CLASS[buf[p]!]! & PCHAR) !== 0) p++;
+  const targetEnd = p;
+  if (end - p < HTTP11.length) return undefined;
+  for (let i = 0; i < HTTP11.length; i++) if (buf[p + i] !== HTTP11[i]) return undefined;
+  p += HTTP11.length;
+  if (p !== end && (buf[p] !== 13 || buf[p + 1] !== 10)) return undefined;
+
+  const lines = new Int32Array(MAX_HEADERS * 4);
+  let count = 0;
+  let hosts = 0;
+  for (p += 2; p < end; p += 2) {
+    if (count === MAX_HEADERS) return undefined;
+    // Name: one or more token bytes, then ':' (no space before it, no obs-fold).
+    const nameStart = p;
+    while (p < end && (CLASS[buf[p]!]! & TCHAR) !== 0) p++;
+    if (p === nameStart || p === end || buf[p] !== 58) return undefined;
+    const nameEnd = p++;
+    // Value: value bytes up to CRLF or the end of the head; a bare CR or LF ends it badly.
+    while (p < end && (buf[p] === 32 || buf[p] === 9)) p++;
+    const valueStart = p;
+    while (p < end && (CLASS[buf[p]!]! & VCHAR) !== 0) p++;
+    if (p !== end && (buf[p] !== 13 || buf[p + 1] !== 10)) return undefined;
+    let valueEnd = p;
+    while (valueEnd > valueStart && (buf[valueEnd - 1] === 32 || buf[valueEnd - 1] === 9))
+      valueEnd--;
+
+    const len = nameEnd - nameStart;
+    for (const n of NOT_SIMPLE) if (sameName(buf, nameStart, len, n)) return undefined;
+    if (sameName(buf, nameStart, len, HOST)) hosts++;
+    else if (
+      sameName(buf, nameStart, len, CONNECTION) &&
+      !sameName(buf, valueStart, valueEnd - valueStart, KEEP_ALIVE)
+    )
+      return undefined;
+    // A repeated header is not simple (node:http joins or picks; the lane does not guess).
+    for (let i = 0; i < count; i++) {
+      const a = lines[i * 4]!;
+      if (lines[i * 4 + 1]! - a === len && sameNames(buf, a, nameStart, len)) return undefined;
+    }
+    lines[count * 4] = nameStart;
+    lines[count * 4 + 1] = nameEnd;
+    lines[count * 4 + 2] = valueStart;
+    lines[count * 4 + 3] = valueEnd;
+    count++;
+  }
+  if (hosts !== 1) return undefined; // node:http answers 400 for HTTP/1.1 without Host
+  return new SimpleHead(buf, buf.toString('latin1', targetStart, targetEnd), lines, count);
 }
 
 // node:http sends one Date per second too; formatting it per answer is measurable.
@@ -119,19 +220,40 @@ function httpDate(): string {
   return dateValue;
 }
 
-/**
- * The head of an answer (latin1). Header values are checked: a CR or LF would split it.
- * The body goes out as its own chunk of the same writev: a cached body is not copied,
- * and no buffer is allocated per answer (their malloc/free was measurable).
- */
-export function answerHead(a: FastAnswer, bodyLength: number, keepAliveMs: number): string {
-  let head = `HTTP/1.1 ${a.status} ${STATUS_CODES[a.status] ?? 'Unknown'}\r\n`;
-  for (const k in a.headers) {
-    const v = a.headers[k]!;
-    if (!TOKEN.test(k) || BAD_VALUE.test(v)) throw new Error(`bad response header ${k}`);
-    head += `${k}: ${v}\r\n`;
+// Status lines and frozen header sets come back on every answer: each is formatted and
+// checked once.
+const statusLines = new Map<number, string>();
+const headerBlocks = new WeakMap<object, string>();
+
+function statusLine(status: number): string {
+  let line = statusLines.get(status);
+  if (line === undefined) {
+    line = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
+    statusLines.set(status, line);
   }
-  return `${head}Content-Length: ${bodyLength}\r\nDate: ${httpDate()}\r\nConnection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(keepAliveMs / 1000)}\r\n\r\n`;
+  return line;
+}
+
+/** Header lines, each checked: a CR or LF in a value would split the answer. */
+function headerBlock(headers: Readonly<Record<string, string>>): string {
+  const frozen = Object.isFrozen(headers);
+  if (frozen) {
+    const known = headerBlocks.get(headers);
+    if (known !== undefined) return known;
+  }
+  let block = '';
+  for (const k in headers) {
+    const v = headers[k]!;
+    if (!TOKEN.test(k) || BAD_VALUE.test(v)) throw new Error(`bad response header ${k}`);
+    block += `${k}: ${v}\r\n`;
+  }
+  if (frozen) headerBlocks.set(headers, block);
+  return block;
+}
+
+/** The head of an answer (latin1). */
+export function answerHead(a: FastAnswer, bodyLength: number, keepAliveMs: number): string {
+  return `${statusLine(a.status)}${headerBlock(a.headers)}Content-Length: ${bodyLength}\r\nDate: ${httpDate()}\r\nConnection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(keepAliveMs / 1000)}\r\n\r\n`;
 }
 
 // Bodies repeat: handlers answer from per-node caches, so the same Buffer comes back on
@@ -196,7 +318,7 @@ class LaneConnection {
     while (pos < buf.length) {
       const end = buf.indexOf(HEAD_END, pos);
       if (end < 0 || end - pos > MAX_HEAD) break;
-      if (!this.answer(buf.toString('latin1', pos, end))) {
+      if (!this.answer(buf, pos, end)) {
         declined = true;
         break;
       }
@@ -220,17 +342,14 @@ class LaneConnection {
   }
 
   /** Writes the answer to one request head; false when the lane declines it. */
-  private answer(head: string): boolean {
-    const parsed = parseSimpleHead(head);
-    if (!parsed) return false;
+  private answer(buf: Buffer, start: number, end: number): boolean {
+    const req = parseSimpleHead(buf, start, end);
+    if (!req) return false;
+    req.remote = this.remote;
     let a: FastAnswer | undefined;
     let top: string;
     try {
-      a = this.lane.handler({
-        target: parsed.target,
-        headers: parsed.headers,
-        remote: this.remote,
-      });
+      a = this.lane.handler(req);
       if (!a) return false;
       const length = typeof a.body === 'string' ? Buffer.byteLength(a.body) : a.body.length;
       top = answerHead(a, length, this.lane.options.keepAliveMs);

@@ -16,6 +16,9 @@ import { verifyOAuth, type TokenOwner } from './oauth-verify.js';
 
 export const METADATA_VERSIONS = ['2012-03-01', 'latest'] as const;
 
+/** User-data's headers (frozen: the fast lane formats them once). */
+const OCTET_STREAM = Object.freeze({ 'Content-Type': 'application/octet-stream' });
+
 export interface MetaData {
   instanceId: string;
   localHostname: string;
@@ -133,7 +136,7 @@ export function metadataRead(
     const ud = backend.userDataNow(owner.nodeId);
     if (ud === LATER) return LATER;
     if (!ud) notFound('user-data');
-    return textAnswer(200, ud, { 'Content-Type': 'application/octet-stream' });
+    return textAnswer(200, ud, OCTET_STREAM);
   }
 
   const md: MetaData = owner
@@ -167,8 +170,8 @@ export function metadataFastReads(backend: MetadataBackend): FastHandler {
     if (!req.target.startsWith(PREFIX)) return undefined;
     const a = metadataRead(backend, {
       path: normalisePath(req.target),
-      authorization: req.headers.get('authorization'),
-      host: req.headers.get('host'),
+      authorization: req.header('authorization'),
+      host: req.header('host'),
       remote: req.remote,
     });
     return a === LATER ? undefined : a;
