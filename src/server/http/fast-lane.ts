@@ -122,22 +122,21 @@ export class SimpleHead implements FastRequest {
     private readonly buf: Buffer,
     readonly target: string,
     /** Per header: name start, name end, value start, value end (spaces trimmed). */
-    private readonly lines: Int32Array,
-    private readonly count: number,
+    private readonly lines: number[],
   ) {}
 
   header(name: string): string | undefined {
     const lines = this.lines;
-    for (let i = 0; i < this.count; i++) {
-      const a = lines[i * 4]!;
-      const len = lines[i * 4 + 1]! - a;
+    for (let i = 0; i < lines.length; i += 4) {
+      const a = lines[i]!;
+      const len = lines[i + 1]! - a;
       if (len !== name.length) continue;
       let j = 0;
       for (; j < len; j++) {
         const b = this.buf[a + j]!;
         if ((b >= 65 && b <= 90 ? b + 32 : b) !== name.charCodeAt(j)) break;
       }
-      if (j === len) return this.buf.toString('latin1', lines[i * 4 + 2], lines[i * 4 + 3]);
+      if (j === len) return this.buf.toString('latin1', lines[i + 2], lines[i + 3]);
     }
     return undefined;
   }
@@ -165,11 +164,11 @@ export function parseSimpleHead(
   p += HTTP11.length;
   if (p !== end && (buf[p] !== 13 || buf[p + 1] !== 10)) return undefined;
 
-  const lines = new Int32Array(MAX_HEADERS * 4);
-  let count = 0;
+  // A plain array: cheaper to make per request than a typed one.
+  const lines: number[] = [];
   let hosts = 0;
   for (p += 2; p < end; p += 2) {
-    if (count === MAX_HEADERS) return undefined;
+    if (lines.length === MAX_HEADERS * 4) return undefined;
     // Name: one or more token bytes, then ':' (no space before it, no obs-fold).
     const nameStart = p;
     while (p < end && (CLASS[buf[p]!]! & TCHAR) !== 0) p++;
@@ -193,18 +192,14 @@ export function parseSimpleHead(
     )
       return undefined;
     // A repeated header is not simple (node:http joins or picks; the lane does not guess).
-    for (let i = 0; i < count; i++) {
-      const a = lines[i * 4]!;
-      if (lines[i * 4 + 1]! - a === len && sameNames(buf, a, nameStart, len)) return undefined;
+    for (let i = 0; i < lines.length; i += 4) {
+      const a = lines[i]!;
+      if (lines[i + 1]! - a === len && sameNames(buf, a, nameStart, len)) return undefined;
     }
-    lines[count * 4] = nameStart;
-    lines[count * 4 + 1] = nameEnd;
-    lines[count * 4 + 2] = valueStart;
-    lines[count * 4 + 3] = valueEnd;
-    count++;
+    lines.push(nameStart, nameEnd, valueStart, valueEnd);
   }
   if (hosts !== 1) return undefined; // node:http answers 400 for HTTP/1.1 without Host
-  return new SimpleHead(buf, buf.toString('latin1', targetStart, targetEnd), lines, count);
+  return new SimpleHead(buf, buf.toString('latin1', targetStart, targetEnd), lines);
 }
 
 // node:http sends one Date per second too; formatting it per answer is measurable.
