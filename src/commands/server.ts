@@ -25,6 +25,12 @@ export default class Server extends PxmCommand {
       min: 0,
       max: 65535,
     }),
+    'tftp-poll-us': Flags.integer({
+      description:
+        "busy-poll this many microseconds for each TFTP window's ACK (faster lock-step transfers; 0: off) [default: 100]",
+      min: 0,
+      max: 10_000,
+    }),
     'tftp-root': Flags.string({
       description: 'boot root served over TFTP and HTTP /boot [default: <data-dir>/boot]',
     }),
@@ -95,6 +101,7 @@ export default class Server extends PxmCommand {
       listen: flags.listen ?? cfg.listen ?? '0.0.0.0',
       httpPort: server.port,
       tftpPort: flags['tftp-port'],
+      tftpPollUs: flags['tftp-poll-us'],
       tftpRoot: flags['tftp-root'],
       bootUrl: flags['boot-url'],
       log: (line) => process.stderr.write(`pxm server: ${line}\n`),

@@ -63,6 +63,12 @@ export default class Tftp extends PxmCommand {
       min: 1,
       max: 65535,
     }),
+    'poll-us': Flags.integer({
+      description:
+        "busy-poll this many microseconds for each window's ACK (faster lock-step transfers; 0: off) [default: 100]",
+      min: 0,
+      max: 10_000,
+    }),
     quiet: Flags.boolean({ description: 'do not log each transfer', default: false }),
   };
 
@@ -89,6 +95,7 @@ export default class Tftp extends PxmCommand {
       new TftpServer(new StaticRootHandler(flags.root), {
         listen: l,
         limits: { maxBlksize, maxWindowsize: flags['max-windowsize'] },
+        ackPollUs: flags['poll-us'],
         onEvent: log,
       });
     let server = makeServer(listen);

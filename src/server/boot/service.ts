@@ -60,6 +60,8 @@ export interface BootServiceOptions {
   bootRoot?: string;
   tftpListen: string[];
   tftpPort: number;
+  /** TftpServerOptions.ackPollUs. */
+  tftpPollUs?: number;
   /** The controller's HTTP base as nodes reach it, e.g. http://10.0.0.1:5240. */
   httpBase: string;
   logHost: string;
@@ -163,6 +165,7 @@ export async function startBootService(o: BootServiceOptions): Promise<BootServi
       ? undefined
       : new TftpServer(wrapped, {
           listen: o.tftpListen.map((address) => ({ address, port: o.tftpPort })),
+          ...(o.tftpPollUs !== undefined ? { ackPollUs: o.tftpPollUs } : {}),
           onEvent: (e: TftpEvent) => {
             if (e.type === 'listening') log(`tftp: listening on ${e.address} port ${e.port}`);
             else if (e.type === 'transfer-end' && !e.result.ok)
@@ -289,6 +292,7 @@ export interface AttachOptions {
   httpPort: number;
   /** Given on the command line: failure to bind is then fatal. Default 69, best effort. */
   tftpPort?: number;
+  tftpPollUs?: number;
   tftpRoot?: string;
   bootUrl?: string;
   log: (line: string) => void;
@@ -311,6 +315,7 @@ export async function attachBoot(
     dataDir: o.dataDir,
     ...(o.tftpRoot ? { bootRoot: o.tftpRoot } : {}),
     tftpPort: o.tftpPort ?? 69,
+    ...(o.tftpPollUs !== undefined ? { tftpPollUs: o.tftpPollUs } : {}),
     httpBase,
     logHost,
     log: o.log,

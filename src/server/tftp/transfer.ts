@@ -12,6 +12,7 @@
 // `maxRetries` silent rounds.
 import type { Socket } from 'node:dgram';
 import type { TftpSource } from './handler.js';
+import type { AckPoller } from './ack-poller.js';
 import { BlockReader } from './block-reader.js';
 import { ErrorCode, Opcode, encodePacket, errorPacket } from './packet.js';
 
@@ -22,6 +23,8 @@ export interface TransferParams {
   maxRetries: number;
   /** OACK options; empty means none are acknowledged and DATA 1 goes first. */
   oack: Map<string, string>;
+  /** Told after each window, to keep the event loop awake until the ACK (ack-poller.ts). */
+  poller?: AckPoller;
 }
 
 export interface TransferResult {
@@ -147,6 +150,7 @@ export class ReadTransfer {
 
   private sendRange(from: number, to: number): void {
     for (let b = from; b <= to; b++) this.socket.send(this.reader.packet(b));
+    this.p.poller?.windowSent();
     if (to > this.sentTo) this.sentTo = to;
     // Everything below runs while the window is on its way: none of it delays the DATA.
     this.arm();
