@@ -15,11 +15,7 @@
 // set from inside the process, on Node 20, 22 and 24 alike.
 import v8 from 'node:v8';
 
-let applied = false;
-
-/** Stop the young generation from growing past its initial size (process-wide). */
+/** Stop the young generation from growing past its initial size (process-wide; idempotent). */
 export function keepYoungGenerationSmall(): void {
-  if (applied) return;
-  applied = true;
   v8.setFlagsFromString('--semi-space-growth-factor=1');
 }

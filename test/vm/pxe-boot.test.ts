@@ -408,7 +408,7 @@ function containsWithDrops(hay: string, needle: string, maxDrops: number): boole
       if (hay[i] === needle[j]) i++;
       else drops++;
     }
-    if (drops <= maxDrops && i - start >= needle.length - maxDrops) return true;
+    if (drops <= maxDrops) return true;
   }
   return false;
 }

@@ -63,13 +63,12 @@ const HEAD_END = Buffer.from('\r\n\r\n');
 const ONE_WRITE = 12 * 1024;
 /** More header lines than this is not a simple request (node:http's own limit is 2000). */
 const MAX_HEADERS = 64;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-// Visible ASCII, space, tab and obs-text in a value; a bare CR or LF is not simple.
-const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
-// The head is checked byte by byte against these classes, in one pass that also finds
-// the header lines: it runs on every request, and a string copy of the head, a regex
-// scan of it for control bytes and a Map of lower-cased names cost more than the rest.
+// Byte classes, the one statement of what names, values and paths may hold (requests
+// and answers alike). A request head is checked against them in one pass that also
+// finds its header lines: it runs on every request, and a string copy of the head, a
+// regex scan of it for control bytes and a Map of lower-cased names cost more than the
+// rest.
 const TCHAR = 1; // a token byte (header names)
 const VCHAR = 2; // a header value byte: tab, visible ASCII, space, obs-text
 const PCHAR = 4; // a request-target byte: origin-form path, no query or fragment
@@ -81,35 +80,38 @@ for (let b = 0x20; b <= 0xff; b++) if (b !== 0x7f) CLASS[b]! |= VCHAR;
 for (const c of "!$&'()*+,-./0123456789:;=@ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz~%")
   CLASS[c.charCodeAt(0)]! |= PCHAR;
 
-const GET_SLASH = Buffer.from('GET /');
-const HTTP11 = Buffer.from(' HTTP/1.1');
-const KEEP_ALIVE = Buffer.from('keep-alive');
-// Header names the lane itself looks at (lower case).
-const HOST = Buffer.from('host');
-const CONNECTION = Buffer.from('connection');
-// Headers that give a request a body or a protocol change: node:http's to handle.
-const NOT_SIMPLE = ['content-length', 'transfer-encoding', 'expect', 'upgrade'].map((n) =>
-  Buffer.from(n),
-);
-
-/** buf[at, at + lower.length) equals `lower` ignoring ASCII case (`lower` is lower case). */
-function sameName(buf: Buffer, at: number, length: number, lower: Uint8Array): boolean {
-  if (length !== lower.length) return false;
-  for (let i = 0; i < length; i++) {
-    const b = buf[at + i]!;
-    if ((b >= 65 && b <= 90 ? b + 32 : b) !== lower[i]) return false;
+/** Every character of `s` is in `cls` (characters above 0xff never are). */
+function allIn(s: string, cls: number): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0xff || (CLASS[c]! & cls) === 0) return false;
   }
   return true;
 }
 
+// Header names the lane itself looks at (lower case).
+const NOT_SIMPLE = ['content-length', 'transfer-encoding', 'expect', 'upgrade']; // node:http's
+const lowerAscii = (b: number): number => (b >= 65 && b <= 90 ? b + 32 : b);
+
+/** buf[at, at + length) is exactly `s`. */
+function bytesAre(buf: Buffer, at: number, length: number, s: string): boolean {
+  if (length !== s.length) return false;
+  for (let i = 0; i < length; i++) if (buf[at + i] !== s.charCodeAt(i)) return false;
+  return true;
+}
+
+/** buf[at, at + length) is `lower` (lower case) ignoring ASCII case. */
+function nameIs(buf: Buffer, at: number, length: number, lower: string): boolean {
+  if (length !== lower.length) return false;
+  for (let i = 0; i < length; i++)
+    if (lowerAscii(buf[at + i]!) !== lower.charCodeAt(i)) return false;
+  return true;
+}
+
+/** Two byte ranges of `buf` of the same length are equal ignoring ASCII case. */
 function sameNames(buf: Buffer, a: number, b: number, length: number): boolean {
-  for (let i = 0; i < length; i++) {
-    let x = buf[a + i]!;
-    let y = buf[b + i]!;
-    if (x >= 65 && x <= 90) x += 32;
-    if (y >= 65 && y <= 90) y += 32;
-    if (x !== y) return false;
-  }
+  for (let i = 0; i < length; i++)
+    if (lowerAscii(buf[a + i]!) !== lowerAscii(buf[b + i]!)) return false;
   return true;
 }
 
@@ -127,17 +129,9 @@ export class SimpleHead implements FastRequest {
 
   header(name: string): string | undefined {
     const lines = this.lines;
-    for (let i = 0; i < lines.length; i += 4) {
-      const a = lines[i]!;
-      const len = lines[i + 1]! - a;
-      if (len !== name.length) continue;
-      let j = 0;
-      for (; j < len; j++) {
-        const b = this.buf[a + j]!;
-        if ((b >= 65 && b <= 90 ? b + 32 : b) !== name.charCodeAt(j)) break;
-      }
-      if (j === len) return this.buf.toString('latin1', lines[i + 2], lines[i + 3]);
-    }
+    for (let i = 0; i < lines.length; i += 4)
+      if (nameIs(this.buf, lines[i]!, lines[i + 1]! - lines[i]!, name))
+        return this.buf.toString('latin1', lines[i + 2], lines[i + 3]);
     return undefined;
   }
 }
@@ -149,19 +143,17 @@ export class SimpleHead implements FastRequest {
 export function parseSimpleHead(
   head: Buffer | string,
   start = 0,
-  end = typeof head === 'string' ? head.length : head.length,
+  end = head.length,
 ): SimpleHead | undefined {
   const buf = typeof head === 'string' ? Buffer.from(head, 'latin1') : head;
   // Request line: `GET /<path> HTTP/1.1`.
-  if (end - start < GET_SLASH.length + HTTP11.length) return undefined;
-  for (let i = 0; i < GET_SLASH.length; i++) if (buf[start + i] !== GET_SLASH[i]) return undefined;
+  if (end - start < 5 || !bytesAre(buf, start, 5, 'GET /')) return undefined;
   const targetStart = start + 4;
   let p = targetStart + 1;
   while (p < end && (CLASS[buf[p]!]! & PCHAR) !== 0) p++;
   const targetEnd = p;
-  if (end - p < HTTP11.length) return undefined;
-  for (let i = 0; i < HTTP11.length; i++) if (buf[p + i] !== HTTP11[i]) return undefined;
-  p += HTTP11.length;
+  if (end - p < 9 || !bytesAre(buf, p, 9, ' HTTP/1.1')) return undefined;
+  p += 9;
   if (p !== end && (buf[p] !== 13 || buf[p + 1] !== 10)) return undefined;
 
   // A plain array: cheaper to make per request than a typed one.
@@ -184,11 +176,11 @@ export function parseSimpleHead(
       valueEnd--;
 
     const len = nameEnd - nameStart;
-    for (const n of NOT_SIMPLE) if (sameName(buf, nameStart, len, n)) return undefined;
-    if (sameName(buf, nameStart, len, HOST)) hosts++;
+    for (const n of NOT_SIMPLE) if (nameIs(buf, nameStart, len, n)) return undefined;
+    if (nameIs(buf, nameStart, len, 'host')) hosts++;
     else if (
-      sameName(buf, nameStart, len, CONNECTION) &&
-      !sameName(buf, valueStart, valueEnd - valueStart, KEEP_ALIVE)
+      nameIs(buf, nameStart, len, 'connection') &&
+      !nameIs(buf, valueStart, valueEnd - valueStart, 'keep-alive')
     )
       return undefined;
     // A repeated header is not simple (node:http joins or picks; the lane does not guess).
@@ -229,7 +221,7 @@ function statusLine(status: number): string {
   return line;
 }
 
-/** Header lines, each checked: a CR or LF in a value would split the answer. */
+/** Header lines, each checked against the byte classes. */
 function headerBlock(headers: Readonly<Record<string, string>>): string {
   const frozen = Object.isFrozen(headers);
   if (frozen) {
@@ -239,7 +231,9 @@ function headerBlock(headers: Readonly<Record<string, string>>): string {
   let block = '';
   for (const k in headers) {
     const v = headers[k]!;
-    if (!TOKEN.test(k) || BAD_VALUE.test(v)) throw new Error(`bad response header ${k}`);
+    // A CR or LF (not VCHAR) in a value would split the answer.
+    if (k === '' || !allIn(k, TCHAR) || !allIn(v, VCHAR))
+      throw new Error(`bad response header ${k}`);
     block += `${k}: ${v}\r\n`;
   }
   if (frozen) headerBlocks.set(headers, block);

@@ -21,7 +21,7 @@ export interface TftpListen {
  * this 2-vCPU VM took ~50 µs with it and ~100 µs without; a slow client costs at most
  * this much CPU per window.
  */
-export const DEFAULT_ACK_POLL_US = 100;
+const DEFAULT_ACK_POLL_US = 100;
 
 export interface TftpServerOptions {
   listen: TftpListen[];
