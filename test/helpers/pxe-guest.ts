@@ -44,6 +44,7 @@ export async function startGuest(o: GuestOptions): Promise<Guest> {
       'exec',
       o.ns,
       'timeout',
+      '--kill-after=10',
       String(o.seconds),
       'qemu-system-x86_64',
       '-accel',
@@ -129,6 +130,8 @@ export async function startGuest(o: GuestOptions): Promise<Guest> {
     async stop() {
       sock?.destroy();
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      // `timeout --kill-after` sends qemu SIGKILL if SIGTERM has not ended it in 10 s
+      // (killing `timeout` itself would orphan qemu).
       await exit;
     },
   };

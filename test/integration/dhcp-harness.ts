@@ -23,26 +23,46 @@ export interface PxmProc {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts pxm server in `ns`; resolves once it reports the DHCP mode line, rejects on exit. */
+/** How long start-up and a SIGTERM shutdown may take before the harness gives up. */
+const START_MS = 90_000;
+const STOP_MS = 30_000;
+
+/**
+ * Starts pxm server in `ns`; resolves once it reports listening, rejects on exit or after
+ * START_MS. Both start and stop are bounded, so a server that hangs fails the test with
+ * its log instead of running into the test's own timeout with nothing to show.
+ */
 export function startPxm(ns: string, args: string[]): Promise<PxmProc> {
   const proc = nsSpawn(ns, [process.execPath, bundlePath, 'server', ...args]);
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  const running = () => proc.exitCode === null && proc.signalCode === null;
   const handle: PxmProc = {
     proc,
     log: () => out,
     async stop(signal = 'SIGTERM') {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
-      return exited;
+      if (running()) proc.kill(signal);
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), STOP_MS)));
+      const code = await Promise.race([exited, late]).finally(() => clearTimeout(timer));
+      if (code !== 'late') return code;
+      proc.kill('SIGKILL');
+      await exited;
+      throw new Error(`pxm server did not exit within ${STOP_MS} ms of ${signal}:\n${out}`);
     },
   };
   return new Promise((resolve, reject) => {
+    const started = Date.now();
     const t = setInterval(() => {
       if (/listening on http/.test(out)) {
         clearInterval(t);
         resolve(handle);
+      } else if (Date.now() - started > START_MS) {
+        clearInterval(t);
+        proc.kill('SIGKILL');
+        reject(new Error(`pxm server did not start within ${START_MS} ms:\n${out}`));
       }
     }, 50);
     void exited.then((code) => {

@@ -307,6 +307,51 @@ describe('the fast lane', () => {
     await c.until(() => c.closed, 'the close');
     // afterEach closes again: close() must be safe twice.
   });
+
+  it('closes handed-off connections on shutdown: idle ones at once, a stalled download after the grace', async () => {
+    await server.close();
+    server = new HttpServer();
+    server.fast(() => undefined);
+    const payload = Buffer.alloc(64 << 20, 1);
+    server.mount('/', (ctx) => send(ctx.res, 200, ctx.path === '/big' ? payload : 'small'));
+    port = (await server.listen(0, '127.0.0.1')).port;
+    const idle = client();
+    idle.write(get('/small'));
+    await idle.replyCount(1);
+    // A client that asks for a large answer and never reads it (a machine that died
+    // mid-download): node:http's side must not hold the shutdown.
+    const stalled = net.connect(port, '127.0.0.1');
+    stalled.on('error', () => {});
+    stalled.pause();
+    stalled.write(get('/big'));
+    let received = 0;
+    stalled.on('data', (d: Buffer) => (received += d.length));
+    const stalledClosed = new Promise((r) => stalled.once('close', r));
+    await new Promise((r) => setTimeout(r, 200));
+    // Resolves only once every connection has ended (the test's timeout says if not).
+    await server.close();
+    await idle.until(() => idle.closed, 'the idle connection to close');
+    stalled.resume();
+    await stalledClosed;
+    expect(received).toBeLessThan(payload.length);
+  }, 20_000);
+
+  it("applies node:http's request timeout to a handed-off request whose body stops coming", async () => {
+    await server.close();
+    server = new HttpServer();
+    server.fast(() => undefined);
+    server.mount('/', async (ctx) => send(ctx.res, 200, await ctx.body(1024)));
+    server.server.requestTimeout = 300;
+    server.server.headersTimeout = 300;
+    // How often node:http checks its connections' timeouts (30 s by default; a
+    // constructor option, read again when tracking starts).
+    Object.assign(server.server, { connectionsCheckingInterval: 50 });
+    port = (await server.listen(0, '127.0.0.1')).port;
+    const c = client();
+    c.write('POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n0123');
+    await c.until(() => c.closed, 'the close');
+    expect(c.raw).toMatch(/^HTTP\/1\.1 408 /);
+  });
 });
 
 describe('parseSimpleHead', () => {

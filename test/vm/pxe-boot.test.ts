@@ -88,11 +88,14 @@ describe.skipIf(!ok)('PXE boot of a qemu guest from pxm server', () => {
   }, 3_600_000);
 
   afterAll(async () => {
-    await guest?.stop();
-    await server?.stop();
-    if (tcpdump && tcpdump.exitCode === null) tcpdump.kill('SIGTERM');
-    net?.remove();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    try {
+      await guest?.stop();
+      await server?.stop();
+    } finally {
+      if (tcpdump && tcpdump.exitCode === null) tcpdump.kill('SIGTERM');
+      net?.remove();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   /** Starts pxm server once; without a bridge only after qemu opened the tap. */
@@ -162,8 +165,10 @@ describe.skipIf(!ok)('PXE boot of a qemu guest from pxm server', () => {
 
   /** Stops the server (it holds the lease database locked) and reads mac's lease. */
   const leaseOf = async (mac: string): Promise<string | undefined> => {
-    await server?.stop();
+    // Forgotten first: a server that fails to stop must not be reused by the next test.
+    const stopping = server;
     server = undefined;
+    await stopping?.stop();
     // pxm commits a lease before it ACKs, so the ACKed lease is on disk now.
     const db = new Database(path.join(data, 'dhcp-leases.sqlite'), { readonly: true });
     try {

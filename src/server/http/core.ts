@@ -253,13 +253,20 @@ export class HttpServer {
     }
   }
 
-  listen(port: number, host: string): Promise<AddressInfo> {
+  async listen(port: number, host: string): Promise<AddressInfo> {
     if (this.fastHandler) {
       this.lane = new FastLane(this.fastHandler, this.server, {
         keepAliveMs: this.server.keepAliveTimeout,
         headersMs: this.server.headersTimeout,
       });
-      return this.lane.listen(port, host);
+      const address = await this.lane.listen(port, host);
+      // node:http starts tracking its connections (the headers and request timeouts,
+      // closeIdleConnections, closeAllConnections) when its server emits 'listening'.
+      // This one never listens itself, so without the event the connections the lane
+      // hands over would have no timeouts, and one stalled client would hold shutdown.
+      // test/unit/server-fast-lane.test.ts checks both.
+      this.server.emit('listening');
+      return address;
     }
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
@@ -307,15 +314,15 @@ export class HttpServer {
 
   close(): Promise<void> {
     // node:http owns the connections the fast lane handed over even though it does not
-    // listen itself: its close-idle/close-all apply to them.
+    // listen itself (see listen): its close-idle/close-all apply to them, and close()
+    // stops its timeout checks (its callback then reports "not running": expected).
     const httpServers = [this.server, this.internal].filter(
       (s): s is http.Server => s !== undefined && (s.listening || s === this.server),
     );
     const closing = httpServers.map(
       (s) =>
         new Promise<void>((resolve) => {
-          if (s.listening) s.close(() => resolve());
-          else resolve();
+          s.close(() => resolve());
           s.closeIdleConnections();
           // SSE streams never end on their own.
           setTimeout(() => s.closeAllConnections(), 2000).unref();
