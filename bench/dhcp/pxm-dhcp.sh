@@ -11,5 +11,6 @@ dhcp:
   range: [10.99.1.0, 10.99.254.254]
   lease_time: 43200
 YAML
-exec node "$REPO/dist/pxm.cjs" server --data-dir "$WORK/pxm-data" --config "$WORK/pxm-dhcp.yaml" \
+# PXM_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the server.
+exec node ${PXM_NODE_FLAGS:-} "$REPO/dist/pxm.cjs" server --data-dir "$WORK/pxm-data" --config "$WORK/pxm-dhcp.yaml" \
   --dhcp "$MODE" --interface pxmb-s --listen 10.99.0.1 --http-port 5240 --tftp-port 6969

@@ -17,6 +17,7 @@ import type { BootStep } from '../unknown-boots.js';
 import { MSG_NAMES, MsgType, messageType } from './options.js';
 import { bootFileOf, type BootPolicy } from './pxe.js';
 import { DhcpServer, type DhcpHandler, type DhcpRequest, type DhcpServerEvent } from './server.js';
+import { discardingStore, warmUp } from './warm-up.js';
 import type { DhcpPacket } from './packet.js';
 
 export type DhcpMode = 'off' | 'full' | 'proxy';
@@ -209,6 +210,14 @@ export async function attachDhcp(
   });
   // Leases outlive scavenges: keep GC pauses short so replies do not leave in bursts.
   if (o.mode === 'full') keepYoungGenerationSmall();
+  // The first packets must not meet an unoptimised packet path (warm-up.ts).
+  await warmUp(
+    o.mode === 'full'
+      ? new FullDhcp({ config: o.config!, store: discardingStore, boot })
+      : new ProxyDhcp(boot),
+    ifc.address,
+    o.mode === 'proxy',
+  );
   try {
     await server.start();
   } catch (e) {

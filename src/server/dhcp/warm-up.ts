@@ -1,0 +1,123 @@
+// Runs synthetic PXE exchanges through a throwaway handler before the sockets open.
+//
+// Why: a fresh Node process runs the packet path in V8's interpreter and baseline tiers
+// for its first second or two. A server (re)started into a boot storm (or a benchmark)
+// falls behind in that time, queues the requests in its 4 MiB socket buffer, and then
+// answers the backlog back to back: a burst that overflows the receive queue of the
+// client or relay it goes to. Measured (docs/benchmarks/dhcp.md): at 8000 DORA/s every
+// reply perfdhcp lost was lost in the first ~2 s of a 5 s run. Compiling the codec and
+// the engine first removes that phase.
+//
+// The throwaway handler has its own lease table and an in-memory store: nothing real is
+// read or written, no event is reported.
+import type { LeaseRow, LeaseStore } from './lease-db.js';
+import { BOOTREQUEST, decodePacket, encodePacket, macOf, type DhcpPacket } from './packet.js';
+import { MsgType, Opt, ip, messageType, text, u8 } from './options.js';
+import type { DhcpHandler, DhcpRequest } from './server.js';
+
+/** Exchanges run: enough for V8 to optimise the hot functions (about 0.2-0.4 s here). */
+export const WARM_UP_EXCHANGES = 4000;
+
+/** A LeaseStore that keeps nothing: the warm-up handler's. */
+export const discardingStore: LeaseStore = {
+  loadAll: (): LeaseRow[] => [],
+  put: () => Promise.resolve(),
+  remove: () => Promise.resolve(),
+  close: () => {},
+};
+
+// Firmware kinds (option 93) the boot policy branches on: BIOS, UEFI x64, UEFI HTTP, arm64.
+const ARCHES = [0, 7, 16, 11];
+
+function pxeRequest(
+  i: number,
+  type: number,
+  serverIp: string,
+  extra: DhcpPacket['options'],
+): DhcpPacket {
+  const chaddr = Buffer.alloc(16);
+  chaddr.writeUInt16BE(0x0200, 0); // a locally administered MAC, never a real one
+  chaddr.writeUInt32BE(i, 2);
+  const arch = ARCHES[i % ARCHES.length]!;
+  const uuid = Buffer.alloc(17);
+  uuid.writeUInt32BE(i, 13);
+  const vendor =
+    arch === 16 ? 'HTTPClient:Arch:00016:UNDI:003016' : `PXEClient:Arch:0000${arch}:UNDI:003016`;
+  const options = [
+    u8(Opt.MESSAGE_TYPE, type),
+    { code: 93, data: Buffer.from([0, arch]) },
+    { code: 94, data: Buffer.from([1, 3, 16]) },
+    { code: 97, data: uuid },
+    text(Opt.VENDOR_CLASS, vendor),
+    ...extra,
+  ];
+  // Every fourth one is iPXE already (user class), every other one comes through a relay.
+  if (i % 4 === 3) options.push({ code: 77, data: Buffer.from('\x04iPXE', 'latin1') });
+  return {
+    op: BOOTREQUEST,
+    htype: 1,
+    hlen: 6,
+    hops: i % 2,
+    xid: i,
+    secs: 0,
+    flags: 0,
+    ciaddr: '0.0.0.0',
+    yiaddr: '0.0.0.0',
+    siaddr: '0.0.0.0',
+    giaddr: i % 2 ? serverIp : '0.0.0.0',
+    chaddr,
+    sname: Buffer.alloc(64),
+    file: Buffer.alloc(128),
+    options,
+  };
+}
+
+/** Through the codec both ways, as the socket server does. */
+async function exchange(
+  handler: DhcpHandler,
+  sent: DhcpPacket,
+  serverIp: string,
+  localPort: number,
+): Promise<DhcpPacket | undefined> {
+  const packet = decodePacket(encodePacket(sent));
+  const req: DhcpRequest = {
+    packet,
+    type: messageType(packet)!,
+    mac: macOf(packet),
+    remote: { address: serverIp, port: 67 },
+    localPort,
+    serverIp,
+  };
+  const reply = await handler.handle(req);
+  if (reply) decodePacket(encodePacket(reply));
+  return reply;
+}
+
+/**
+ * Runs `n` DISCOVER/OFFER/REQUEST/ACK exchanges (proxy mode: DISCOVER/OFFER on 67 and
+ * REQUEST/ACK on 4011) through `handler`, which must be a throwaway one. Returns how many
+ * OFFERs and ACKs came back: a warm-up that got no answers warmed nothing.
+ */
+export async function warmUp(
+  handler: DhcpHandler,
+  serverIp: string,
+  proxy: boolean,
+  n = WARM_UP_EXCHANGES,
+): Promise<{ offers: number; acks: number }> {
+  const got = { offers: 0, acks: 0 };
+  for (let i = 0; i < n; i++) {
+    const discover = pxeRequest(i, MsgType.DISCOVER, serverIp, []);
+    const offer = await exchange(handler, discover, serverIp, 67);
+    if (!offer) continue;
+    got.offers++;
+    const request = proxy
+      ? pxeRequest(i, MsgType.REQUEST, serverIp, [])
+      : pxeRequest(i, MsgType.REQUEST, serverIp, [
+          ip(Opt.REQUESTED_IP, offer.yiaddr),
+          ip(Opt.SERVER_ID, serverIp),
+        ]);
+    const ack = await exchange(handler, request, serverIp, proxy ? 4011 : 67);
+    if (ack && messageType(ack) === MsgType.ACK) got.acks++;
+  }
+  return got;
+}
