@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   readdirSync,
@@ -14,6 +15,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
@@ -285,6 +287,45 @@ describe('pxm server --http-workers 2', () => {
     await until('the workers to stop', () => w2.every((p) => !alive(p)));
     expect(existsSync(path.join(dataDir, 'pxm.sqlite.lock'))).toBe(false);
   });
+});
+
+describe('pxm server shutdown', () => {
+  // A machine that dies mid-download leaves its connection open with nothing read: the
+  // server must still end on SIGTERM (systemctl stop, a redeploy), closing it.
+  it.each([['1'], ['2']])(
+    'ends on SIGTERM within seconds while a client has stalled mid-download (--http-workers %s)',
+    async (workers) => {
+      const dir = tempDir();
+      mkdirSync(path.join(dir, 'boot'));
+      writeFileSync(path.join(dir, 'boot', 'big.bin'), Buffer.alloc(64 << 20, 7));
+      const srv = await spawnServer(path.join(dir, 'data'), [
+        '--http-workers',
+        workers,
+        '--tftp-port',
+        '0',
+        '--tftp-root',
+        path.join(dir, 'boot'),
+      ]);
+      servers.push(srv);
+      const { hostname, port } = new URL(srv.url);
+      const stalled = net.connect(Number(port), hostname);
+      stalled.on('error', () => {});
+      stalled.write(`GET /boot/big.bin HTTP/1.1\r\nHost: ${hostname}\r\n\r\n`);
+      // The answer started; from now on nothing is read, the socket buffers fill and the
+      // server's write waits.
+      stalled.once('data', () => stalled.pause());
+      await until('the download to start', () => stalled.bytesRead > 0);
+      const closed = new Promise((r) => stalled.once('close', r));
+      srv.child.kill('SIGTERM');
+      // 2 s of grace for answers in progress, then every connection is closed.
+      const late = new Promise((r) =>
+        setTimeout(() => r('still running after 15 s'), 15_000).unref(),
+      );
+      expect(await Promise.race([srv.exited, late]), srv.stderr()).toBe(0);
+      stalled.resume();
+      await closed;
+    },
+  );
 });
 
 describe('pxm server worker count', () => {
