@@ -3,7 +3,8 @@
 // to the main process with the client's real address. Shown the way an operator would
 // see it: reads keep working while the main process is stopped (SIGSTOP), writes wait
 // for it; the side effect of the first read by the installed OS happens once; workers
-// die with the main process; one server per data dir; bad values exit 2.
+// die with the main process; one server per data dir; bad values exit 2; SIGTERM ends
+// the server even while a client has stalled mid-download.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   existsSync,
