@@ -16,10 +16,12 @@ NGINX_WORKERS=${NGINX_WORKERS:-$PROCS}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 PXM_PORT=${PXM_BENCH_PORT:-25240} NGINX_PORT=${NGINX_BENCH_PORT:-25241} NODE_PORT=${NODE_BENCH_PORT:-25242}
+NET_PORT=${NET_BENCH_PORT:-25243}
 WORK=$(mktemp -d /tmp/pxm-bench-server.XXXXXX)
 chmod 755 "$WORK" # nginx workers (not root) read the static file
-PXM_PID= NGINX_PID= NODE_PID=
+PXM_PID= NGINX_PID= NODE_PID= NET_PID=
 cleanup() {
+  [[ -n $NET_PID ]] && kill "$NET_PID" 2>/dev/null || true
   [[ -n $PXM_PID ]] && kill "$PXM_PID" 2>/dev/null || true
   [[ -n $NGINX_PID ]] && kill "$NGINX_PID" 2>/dev/null || true
   [[ -n $NODE_PID ]] && kill "$NODE_PID" 2>/dev/null || true
@@ -82,6 +84,11 @@ node "$HERE/node-static.cjs" "$WORK/user-data" "$NODE_PORT" "$PROCS" &
 NODE_PID=$!
 for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$NODE_PORT/" && break; sleep 0.1; done
 curl -fsS "http://127.0.0.1:$NODE_PORT/user-data" | cmp - "$WORK/user-data"
+# One process: the ceiling of the socket path pxm's fast lane uses, for one process.
+node "$HERE/node-net-min.cjs" "$WORK/user-data" "$NET_PORT" &
+NET_PID=$!
+for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$NET_PORT/" && break; sleep 0.1; done
+curl -fsS "http://127.0.0.1:$NET_PORT/user-data" | cmp - "$WORK/user-data"
 
 export PXM_CK=$CK PXM_TK=$TK PXM_TS=$TS
 rate() { # url script -> "req/s non2xx"
@@ -93,17 +100,18 @@ rate() { # url script -> "req/s non2xx"
   bad=$(sed -E 's/.*non2xx=([0-9]+).*/\1/' <<<"$line")
   echo "$((req * 1000000 / dur)) $bad"
 }
-pxm_rates=() nginx_rates=() node_rates=()
+pxm_rates=() nginx_rates=() node_rates=() net_rates=()
 for r in $(seq "$ROUNDS"); do
   # Every peer gets the same requests from the same script (the OAuth header built per
   # request costs wrk CPU, which on 2 cores the servers feel): only the server differs.
   read -r n nb < <(rate "http://127.0.0.1:$NGINX_PORT/user-data" "$HERE/oauth.lua")
   read -r p pb < <(rate "$MD/2012-03-01/user-data" "$HERE/oauth.lua")
   read -r m mb < <(rate "http://127.0.0.1:$NODE_PORT/user-data" "$HERE/oauth.lua")
-  [[ $pb == 0 && $nb == 0 && $mb == 0 ]] || { echo "non-2xx answers: pxm=$pb nginx=$nb node=$mb" >&2; exit 1; }
-  echo "round $r ($PROCS pxm HTTP processes, $NGINX_WORKERS nginx workers): nginx $n req/s, pxm $p req/s, node:http minimal $m req/s ($(cut -d' ' -f1 /proc/loadavg) load)" >&2
-  nginx_rates+=("$n") pxm_rates+=("$p") node_rates+=("$m")
+  read -r t tb < <(rate "http://127.0.0.1:$NET_PORT/user-data" "$HERE/oauth.lua")
+  [[ $pb == 0 && $nb == 0 && $mb == 0 && $tb == 0 ]] || { echo "non-2xx answers: pxm=$pb nginx=$nb node=$mb net=$tb" >&2; exit 1; }
+  echo "round $r ($PROCS pxm HTTP processes, $NGINX_WORKERS nginx workers): nginx $n req/s, pxm $p req/s, node:http minimal $m req/s, node net minimal $t req/s ($(cut -d' ' -f1 /proc/loadavg) load)" >&2
+  nginx_rates+=("$n") pxm_rates+=("$p") node_rates+=("$m") net_rates+=("$t")
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-N=$(median "${nginx_rates[@]}") P=$(median "${pxm_rates[@]}") M=$(median "${node_rates[@]}")
-echo "{\"bytes\":$BYTES,\"connections\":$CONNS,\"seconds\":$DUR,\"rounds\":$ROUNDS,\"pxm_http_workers\":\"$WORKERS\",\"pxm_processes\":$PROCS,\"nginx_workers\":$NGINX_WORKERS,\"nginx_rps\":$N,\"pxm_rps\":$P,\"node_minimal_rps\":$M,\"ratio\":$(awk "BEGIN{printf \"%.2f\", $P/$N}"),\"nginx_all\":[$(IFS=,; echo "${nginx_rates[*]}")],\"pxm_all\":[$(IFS=,; echo "${pxm_rates[*]}")],\"node_minimal_all\":[$(IFS=,; echo "${node_rates[*]}")]}"
+N=$(median "${nginx_rates[@]}") P=$(median "${pxm_rates[@]}") M=$(median "${node_rates[@]}") T=$(median "${net_rates[@]}")
+echo "{\"bytes\":$BYTES,\"connections\":$CONNS,\"seconds\":$DUR,\"rounds\":$ROUNDS,\"pxm_http_workers\":\"$WORKERS\",\"pxm_processes\":$PROCS,\"nginx_workers\":$NGINX_WORKERS,\"nginx_rps\":$N,\"pxm_rps\":$P,\"node_minimal_rps\":$M,\"node_net_minimal_rps\":$T,\"ratio\":$(awk "BEGIN{printf \"%.2f\", $P/$N}"),\"nginx_all\":[$(IFS=,; echo "${nginx_rates[*]}")],\"pxm_all\":[$(IFS=,; echo "${pxm_rates[*]}")],\"node_minimal_all\":[$(IFS=,; echo "${node_rates[*]}")],\"node_net_minimal_all\":[$(IFS=,; echo "${net_rates[*]}")]}"
