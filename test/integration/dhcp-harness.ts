@@ -38,12 +38,11 @@ export function startPxm(ns: string, args: string[]): Promise<PxmProc> {
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-  const running = () => proc.exitCode === null && proc.signalCode === null;
   const handle: PxmProc = {
     proc,
     log: () => out,
     async stop(signal = 'SIGTERM') {
-      if (running()) proc.kill(signal);
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), STOP_MS)));
       const code = await Promise.race([exited, late]).finally(() => clearTimeout(timer));

@@ -10,17 +10,20 @@ import { discardingStore, warmUp } from '../../src/server/dhcp/warm-up.js';
 
 const SERVER = '10.8.0.1';
 const boot = controllerBootPolicy(`http://${SERVER}:5240`);
-const config = (range: [string, string]) =>
-  parseDhcpConfig('test.yaml: dhcp', { subnet: '10.8.0.0/16', range, lease_time: 600 });
+/** A throwaway full-mode engine over `range`, as attach.ts builds one. */
+const fullEngine = (range: [string, string]) =>
+  new FullDhcp({
+    config: parseDhcpConfig('test.yaml: dhcp', { subnet: '10.8.0.0/16', range, lease_time: 600 }),
+    store: discardingStore,
+    boot,
+  });
 
 describe('DHCP warm-up', () => {
   it('runs every exchange through to an ACK in full mode, direct and relayed', async () => {
-    const engine = new FullDhcp({
-      config: config(['10.8.1.0', '10.8.200.0']),
-      store: discardingStore,
-      boot,
+    expect(await warmUp(fullEngine(['10.8.1.0', '10.8.200.0']), SERVER, false, 500)).toEqual({
+      offers: 500,
+      acks: 500,
     });
-    expect(await warmUp(engine, SERVER, false, 500)).toEqual({ offers: 500, acks: 500 });
   });
 
   it('runs every exchange through to an ACK on 4011 in proxy mode', async () => {
@@ -31,11 +34,9 @@ describe('DHCP warm-up', () => {
   });
 
   it('ends quietly when a small pool runs out (the rest of the exchanges get no offer)', async () => {
-    const engine = new FullDhcp({
-      config: config(['10.8.1.0', '10.8.1.3']),
-      store: discardingStore,
-      boot,
+    expect(await warmUp(fullEngine(['10.8.1.0', '10.8.1.3']), SERVER, false, 50)).toEqual({
+      offers: 4,
+      acks: 4,
     });
-    expect(await warmUp(engine, SERVER, false, 50)).toEqual({ offers: 4, acks: 4 });
   });
 });

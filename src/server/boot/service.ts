@@ -165,7 +165,7 @@ export async function startBootService(o: BootServiceOptions): Promise<BootServi
       ? undefined
       : new TftpServer(wrapped, {
           listen: o.tftpListen.map((address) => ({ address, port: o.tftpPort })),
-          ...(o.tftpPollUs !== undefined ? { ackPollUs: o.tftpPollUs } : {}),
+          ackPollUs: o.tftpPollUs,
           onEvent: (e: TftpEvent) => {
             if (e.type === 'listening') log(`tftp: listening on ${e.address} port ${e.port}`);
             else if (e.type === 'transfer-end' && !e.result.ok)
@@ -315,7 +315,7 @@ export async function attachBoot(
     dataDir: o.dataDir,
     ...(o.tftpRoot ? { bootRoot: o.tftpRoot } : {}),
     tftpPort: o.tftpPort ?? 69,
-    ...(o.tftpPollUs !== undefined ? { tftpPollUs: o.tftpPollUs } : {}),
+    tftpPollUs: o.tftpPollUs,
     httpBase,
     logHost,
     log: o.log,

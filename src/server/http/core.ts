@@ -317,7 +317,7 @@ export class HttpServer {
     // listen itself (see listen): its close-idle/close-all apply to them, and close()
     // stops its timeout checks (its callback then reports "not running": expected).
     const httpServers = [this.server, this.internal].filter(
-      (s): s is http.Server => s !== undefined && (s.listening || s === this.server),
+      (s): s is http.Server => s !== undefined,
     );
     const closing = httpServers.map(
       (s) =>

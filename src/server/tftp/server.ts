@@ -74,6 +74,7 @@ export class TftpServer {
   private readonly limits: TftpLimits;
   private readonly maxRetries: number;
   private readonly maxTransfers: number;
+  private readonly poller: AckPoller;
   private readonly listeners: Listener[] = [];
   /** Active transfers by client address+port: a retransmitted RRQ must not start a second one. */
   private readonly active = new Map<string, ReadTransfer | null>();
@@ -88,8 +89,6 @@ export class TftpServer {
     this.maxTransfers = opts.maxTransfers ?? 2000;
     this.poller = new AckPoller(opts.ackPollUs ?? DEFAULT_ACK_POLL_US);
   }
-
-  private readonly poller: AckPoller;
 
   get activeTransfers(): number {
     return this.active.size;
