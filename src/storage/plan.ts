@@ -83,6 +83,9 @@ function diskSteps(disk: ValidDisk): StorageStep[] {
           kind: 'exec',
           argv: ['partx', '--delete', dev.path],
           description: `forget the old partition nodes of ${dev.path}`,
+          // A probe (udev's blkid, an unmount finishing) can hold a node for a moment:
+          // EBUSY then, gone 20-300 ms later.
+          retries: 4,
         });
       }
       steps.push({

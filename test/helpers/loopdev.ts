@@ -127,7 +127,13 @@ function readdirSafe(p: string): string[] {
 
 export function detachLoop(dev: string): void {
   for (const m of mountsUnderDevice(dev)) if (!quiet('umount', [m])) quiet('umount', ['-l', m]);
-  if (partitionNodes(dev).length) quiet('partx', ['-d', dev]);
+  if (partitionNodes(dev).length) {
+    try {
+      forgetPartitions(dev);
+    } catch {
+      // Teardown goes on: losetup -d still frees the device.
+    }
+  }
   quiet('losetup', ['-d', dev]);
   attached.delete(dev);
 }
@@ -188,6 +194,23 @@ export function blkid(dev: string): Record<string, string> {
     if (i > 0) out[line.slice(0, i)] = line.slice(i + 1);
   }
   return out;
+}
+
+/**
+ * `partx -d dev`, retried for up to ~1.5 s: right after an unmount the kernel can still
+ * hold a partition for a moment ("error deleting partition N"), as pxm's own partx
+ * --delete step allows for (src/storage/plan.ts).
+ */
+export function forgetPartitions(dev: string): void {
+  for (let attempt = 0, delay = 20; ; attempt++, delay *= 2) {
+    try {
+      sh('partx', ['-d', dev]);
+      return;
+    } catch (e) {
+      if (attempt >= 6) throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, delay);
+    }
+  }
 }
 
 export function run(cmd: string, args: string[], input?: string): string {

@@ -18,6 +18,7 @@ import {
   attachLoop,
   blkid,
   cleanupAllLoops,
+  forgetPartitions,
   loopsBackedBy,
   mountsInOrder,
   mountsUnder,
@@ -287,7 +288,7 @@ describe.skipIf(!ok)('pxm block-meta on loop devices', () => {
     writeFileSync(`${check}/existing`, 'still here');
     run('umount', [check]);
     // Forget the nodes: like a fresh boot without a partition parser, pxm must add them.
-    run('partx', ['-d', d.dev]);
+    forgetPartitions(d.dev);
     const before = sfdiskJson(d.dev);
     const keptUuid = blkid(d.dev).PTUUID;
     const target = path.join(dir, 'target3');
