@@ -241,7 +241,17 @@ describe.skipIf(!ok)('PXE boot of a qemu guest from pxm server', () => {
       for (let i = 0; i < 400 && prompts() <= before && !g.exited(); i++) await sleep(250);
     }
     await g.type(`chain tftp://${SRV}/lpxelinux.0`);
-    await g.waitFor(/Command line: [^\n]*\n/, GUEST_SECONDS * 1000);
+    // lpxelinux's own HTTP client (lwIP) has failed to load the kernel under emulation
+    // on a busy host (once in seven clean-clone runs), then offers "press a key to
+    // retry". The test takes that offer once, as an operator would: a load that fails
+    // twice still fails the test, and the console in the diagnostics shows the retry.
+    const booted = /Command line: [^\n]*\n|Boot failed: press a key to retry/;
+    if (await g.waitFor(booted, GUEST_SECONDS * 1000)) {
+      if (!/Command line: /.test(g.console())) {
+        await g.key('\r');
+        await g.waitFor(/Command line: [^\n]*\n/, GUEST_SECONDS * 1000);
+      }
+    }
     await g.stop();
     tcpdump.kill('SIGTERM');
     const out = g.console();
