@@ -345,4 +345,36 @@ describe('worker lease store (commits off the event loop)', () => {
       { mac: 'm6', ip: '10.1.9.9', expiresAt: 8 },
     ]);
   });
+
+  it('holds a batch until its first write is gatherMs old, so writes of one burst share a commit', async () => {
+    // One burst of 10 writes, queued in one tick once the worker is up. Without the wait
+    // the first write goes alone and the other 9 follow as a second commit.
+    const commitsFor = async (gatherMs: number): Promise<number> => {
+      const s = new WorkerLeaseStore(path.join(dir, `gather-${gatherMs}.sqlite`), { gatherMs });
+      await s.put({ mac: 'first', ip: '10.2.0.1', expiresAt: 1 });
+      const before = s.stats.batches;
+      await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          s.put({ mac: `g${i}`, ip: `10.2.1.${i}`, expiresAt: i }),
+        ),
+      );
+      const commits = s.stats.batches - before;
+      await s.closeAsync();
+      return commits;
+    };
+    expect(await commitsFor(0)).toBe(2);
+    expect(await commitsFor(30)).toBe(1);
+  });
+
+  it('close commits a batch that is still gathering', async () => {
+    const file = path.join(dir, 'gather-close.sqlite');
+    const s = new WorkerLeaseStore(file, { gatherMs: 60_000 });
+    const written = s.put({ mac: 'late', ip: '10.3.0.1', expiresAt: 9 });
+    await s.closeAsync();
+    await written;
+    const again = new WorkerLeaseStore(file);
+    const rows = again.loadAll();
+    await again.closeAsync();
+    expect(rows).toEqual([{ mac: 'late', ip: '10.3.0.1', expiresAt: 9 }]);
+  });
 });
