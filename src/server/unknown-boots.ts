@@ -50,8 +50,16 @@ export interface BootEvent {
   data: Record<string, unknown>;
 }
 
+/** A step as noted: described (summary, clipped names) only when someone reads it. */
+interface NotedStep {
+  time: number;
+  step: BootStep;
+}
+
 interface Entry {
-  events: BootEvent[];
+  // Under a boot storm every OFFER and ACK to a new MAC lands here, so note() keeps the
+  // step as given and leaves the words to events() and take(), which run rarely.
+  events: NotedStep[];
   /** Events dropped because of maxEventsPerMac. */
   dropped: number;
   lastAt: number;
@@ -133,7 +141,13 @@ export class UnknownBoots {
     }
     this.byMac.set(mac, entry);
     entry.lastAt = now;
-    entry.events.push({ time: now, ...describeBootStep(step, mac, this.limits.maxNameLength) });
+    // Client-chosen names are cut now, so what is kept stays bounded until it is read.
+    const max = this.limits.maxNameLength;
+    const kept: BootStep =
+      step.kind === 'file'
+        ? { ...step, filename: clipName(step.filename, max), result: clipName(step.result, max) }
+        : step;
+    entry.events.push({ time: now, step: kept });
     if (entry.events.length > this.limits.maxEventsPerMac) {
       entry.events.shift();
       entry.dropped++;
@@ -161,7 +175,12 @@ export class UnknownBoots {
   events(mac: string): BootEvent[] {
     this.prune(this.now());
     const e = this.byMac.get(mac);
-    return e ? e.events.filter((ev) => ev.time >= this.now() - this.limits.maxAgeMs) : [];
+    const cutoff = this.now() - this.limits.maxAgeMs;
+    return e ? e.events.filter((ev) => ev.time >= cutoff).map((ev) => this.describe(ev, mac)) : [];
+  }
+
+  private describe(noted: NotedStep, mac: string): BootEvent {
+    return { time: noted.time, ...describeBootStep(noted.step, mac, this.limits.maxNameLength) };
   }
 
   /**
@@ -184,7 +203,7 @@ export class UnknownBoots {
           summary: `(${dropped} earlier boot events of ${mac} were not kept)`,
           data: { mac, dropped },
         });
-      out.push(...kept);
+      out.push(...kept.map((ev) => this.describe(ev, mac)));
     }
     // Array.prototype.sort is stable: equal times keep their recorded order.
     return out.sort((a, b) => a.time - b.time);
