@@ -17,7 +17,8 @@ import type { BootStep } from '../unknown-boots.js';
 import { MSG_NAMES, MsgType, messageType } from './options.js';
 import { bootFileOf, type BootPolicy } from './pxe.js';
 import { DhcpServer, type DhcpHandler, type DhcpRequest, type DhcpServerEvent } from './server.js';
-import { discardingStore, warmUp } from './warm-up.js';
+import { discardingStore, warmUp, warmUpConfig } from './warm-up.js';
+import { UnknownBoots } from '../unknown-boots.js';
 import type { DhcpPacket } from './packet.js';
 
 export type DhcpMode = 'off' | 'full' | 'proxy';
@@ -202,6 +203,24 @@ export async function attachDhcp(
   } else handler = new ProxyDhcp(boot);
   const note = controller.noteUnknownBoot?.bind(controller);
   if (note) handler = reportUnknownBoots(handler, (mac) => nodes.isNode(mac), note);
+  // The warm-up's handler is built like the live one, with throwaway parts: a loopback
+  // subnet, a store that keeps nothing, and its own record of unknown boots.
+  let warmHandler: DhcpHandler =
+    o.mode === 'full'
+      ? new FullDhcp({
+          config: warmUpConfig(o.config!.subnets[0]!.leaseTime),
+          store: discardingStore,
+          boot,
+        })
+      : new ProxyDhcp(boot);
+  if (note) {
+    const scratch = new UnknownBoots();
+    warmHandler = reportUnknownBoots(
+      warmHandler,
+      () => false,
+      (mac, step) => scratch.note(mac, step),
+    );
+  }
   const server = new DhcpServer({
     serverIp: ifc.address,
     handler,
@@ -211,13 +230,7 @@ export async function attachDhcp(
   // Leases outlive scavenges: keep GC pauses short so replies do not leave in bursts.
   if (o.mode === 'full') keepYoungGenerationSmall();
   // The first packets must not meet an unoptimised packet path (warm-up.ts).
-  await warmUp(
-    o.mode === 'full'
-      ? new FullDhcp({ config: o.config!, store: discardingStore, boot })
-      : new ProxyDhcp(boot),
-    ifc.address,
-    o.mode === 'proxy',
-  );
+  await warmUp(warmHandler, o.mode === 'proxy');
   try {
     await server.start();
   } catch (e) {

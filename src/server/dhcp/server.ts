@@ -47,9 +47,14 @@ export interface DhcpServerOptions {
   handler: DhcpHandler;
   /** Also listen on serverIp:4011 (proxy mode). */
   pxePort?: boolean;
-  /** Test/benchmark override of 67/68. */
+  /** Test/benchmark override of 67/68; serverPort 0 takes any free port for both sockets. */
   serverPort?: number;
   clientPort?: number;
+  /**
+   * Also bind 0.0.0.0:serverPort, where broadcasts arrive (default). The warm-up's
+   * loopback server does without: it must answer nothing from the network.
+   */
+  receiveBroadcast?: boolean;
   onEvent?: (e: DhcpServerEvent) => void;
 }
 
@@ -73,6 +78,8 @@ export function replyDestination(
 export class DhcpServer {
   private readonly sockets: Socket[] = [];
   private tx: Socket | undefined;
+  /** serverIp:4011 in proxy mode. */
+  private pxe: Socket | undefined;
   private readonly emit: (e: DhcpServerEvent) => void;
   private readonly ports: { server: number; client: number };
   /** Replies in flight (handlers awaiting a lease write); close() waits for them. */
@@ -94,11 +101,17 @@ export class DhcpServer {
       s.bind({ address, port, exclusive: true }, () => {
         s.off('error', reject);
         s.on('error', (e) => this.emit({ type: 'error', error: e.message }));
-        s.on('message', (msg, rinfo) => this.onMessage(msg, rinfo, port));
-        this.emit({ type: 'listening', address, port });
+        const local = s.address().port;
+        s.on('message', (msg, rinfo) => this.onMessage(msg, rinfo, local));
+        this.emit({ type: 'listening', address, port: local });
         resolve(s);
       });
     });
+  }
+
+  /** The port requests are received on (the bound one, when serverPort was 0). */
+  get serverPort(): number {
+    return this.ports.server;
   }
 
   async start(): Promise<void> {
@@ -106,8 +119,14 @@ export class DhcpServer {
       this.tx = await this.bind(this.o.serverIp, this.ports.server);
       this.tx.setBroadcast(true);
       this.sockets.push(this.tx);
-      this.sockets.push(await this.bind(ZERO, this.ports.server));
-      if (this.o.pxePort) this.sockets.push(await this.bind(this.o.serverIp, 4011));
+      // Port 0: relayed replies go to the relay's server port, so it must be the real one.
+      if (this.ports.server === 0) this.ports.server = this.tx.address().port;
+      if (this.o.receiveBroadcast ?? true)
+        this.sockets.push(await this.bind(ZERO, this.ports.server));
+      if (this.o.pxePort) {
+        this.pxe = await this.bind(this.o.serverIp, 4011);
+        this.sockets.push(this.pxe);
+      }
       for (const s of this.sockets) s.setRecvBufferSize(4 * 1024 * 1024);
     } catch (e) {
       await this.close();
@@ -174,7 +193,7 @@ export class DhcpServer {
 
   private send(req: DhcpRequest, reply: DhcpPacket): void {
     const to = replyDestination(req.packet, reply, req.remote, req.localPort, this.ports);
-    const sock = req.localPort === 4011 ? this.sockets[2] : this.tx;
+    const sock = req.localPort === 4011 ? this.pxe : this.tx;
     if (!sock) return;
     let bytes: Buffer;
     try {
