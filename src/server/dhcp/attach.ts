@@ -9,7 +9,7 @@ import { bootFileFor } from '../boot/firmware.js';
 import { defaultBootSettings } from '../boot/types.js';
 import { advertisedBase } from '../boot/service.js';
 import { ipToNum, inSubnet, numToIp, type DhcpConfig } from './config.js';
-import { FullDhcp, ProxyDhcp, type DhcpLogEvent } from './engine.js';
+import { FullDhcp, ProxyDhcp, type DhcpLogEvent, type FullDhcpOptions } from './engine.js';
 import { servingInterface } from './iface.js';
 import { WorkerLeaseStore } from './lease-worker.js';
 import type { Reservations } from './pool.js';
@@ -186,51 +186,53 @@ export async function attachDhcp(
     const line = describe(e);
     if (line) o.log(`dhcp: ${line}`);
   };
-  let store: WorkerLeaseStore | undefined;
-  let handler: DhcpHandler;
+  // One recipe for the live handler chain and the warm-up's, so the warm-up compiles the
+  // code that will answer: the engine for the mode (full: with these engine options),
+  // wrapped by the report of answers to MACs that are no node.
+  const chain = (
+    full: Omit<FullDhcpOptions, 'boot'> | undefined,
+    isNode: (mac: string) => boolean,
+    noteBoot: ((mac: string, step: BootStep) => void) | undefined,
+  ): DhcpHandler => {
+    const engine = full ? new FullDhcp({ ...full, boot }) : new ProxyDhcp(boot);
+    return noteBoot ? reportUnknownBoots(engine, isNode, noteBoot) : engine;
+  };
+  const full = o.mode === 'full';
+  const store = full ? new WorkerLeaseStore(path.join(o.dataDir, LEASES_FILE)) : undefined;
   const nodes = storeReservations(controller);
-  if (o.mode === 'full') {
-    store = new WorkerLeaseStore(path.join(o.dataDir, LEASES_FILE));
-    handler = new FullDhcp({
+  const note = controller.noteUnknownBoot?.bind(controller);
+  const handler = chain(
+    store && {
       config: o.config!,
       store,
-      boot,
       reservations: nodes,
       onEvent: (e) => {
         if (e.type !== 'lease' || o.verbose) log(e);
       },
-    });
-  } else handler = new ProxyDhcp(boot);
-  const note = controller.noteUnknownBoot?.bind(controller);
-  if (note) handler = reportUnknownBoots(handler, (mac) => nodes.isNode(mac), note);
-  // The warm-up's handler is built like the live one, with throwaway parts: a loopback
-  // subnet, a store that keeps nothing, and its own record of unknown boots.
-  let warmHandler: DhcpHandler =
-    o.mode === 'full'
-      ? new FullDhcp({
-          config: warmUpConfig(o.config!.subnets[0]!.leaseTime),
-          store: discardingStore,
-          boot,
-        })
-      : new ProxyDhcp(boot);
-  if (note) {
-    const scratch = new UnknownBoots();
-    warmHandler = reportUnknownBoots(
-      warmHandler,
-      () => false,
-      (mac, step) => scratch.note(mac, step),
-    );
-  }
+    },
+    (mac) => nodes.isNode(mac),
+    note,
+  );
+  // The warm-up's parts are throwaway: a loopback subnet, a store that keeps nothing, and
+  // its own record of unknown boots.
+  const scratch = new UnknownBoots();
+  const warmHandler = chain(
+    full
+      ? { config: warmUpConfig(o.config!.subnets[0]!.leaseTime), store: discardingStore }
+      : undefined,
+    () => false,
+    note && ((mac, step) => scratch.note(mac, step)),
+  );
   const server = new DhcpServer({
     serverIp: ifc.address,
     handler,
-    pxePort: o.mode === 'proxy',
+    pxePort: !full,
     onEvent: log,
   });
   // Leases outlive scavenges: keep GC pauses short so replies do not leave in bursts.
-  if (o.mode === 'full') keepYoungGenerationSmall();
+  if (full) keepYoungGenerationSmall();
   // The first packets must not meet an unoptimised packet path (warm-up.ts).
-  await warmUp(warmHandler, o.mode === 'proxy');
+  await warmUp(warmHandler, !full);
   try {
     await server.start();
   } catch (e) {

@@ -75,6 +75,21 @@ export function replyDestination(
   return { address: req.ciaddr, port: ports.client };
 }
 
+/**
+ * A UDP socket bound to address:port (0: any free port) with SO_REUSEADDR, which a DHCP
+ * server needs beside another socket on the same port; a bind error rejects.
+ */
+export function bindUdp(address: string, port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+    s.once('error', reject);
+    s.bind({ address, port, exclusive: true }, () => {
+      s.off('error', reject);
+      resolve(s);
+    });
+  });
+}
+
 export class DhcpServer {
   private readonly sockets: Socket[] = [];
   private tx: Socket | undefined;
@@ -94,19 +109,13 @@ export class DhcpServer {
     this.ports = { server: o.serverPort ?? 67, client: o.clientPort ?? 68 };
   }
 
-  private bind(address: string, port: number): Promise<Socket> {
-    return new Promise((resolve, reject) => {
-      const s = dgram.createSocket({ type: 'udp4', reuseAddr: true });
-      s.once('error', reject);
-      s.bind({ address, port, exclusive: true }, () => {
-        s.off('error', reject);
-        s.on('error', (e) => this.emit({ type: 'error', error: e.message }));
-        const local = s.address().port;
-        s.on('message', (msg, rinfo) => this.onMessage(msg, rinfo, local));
-        this.emit({ type: 'listening', address, port: local });
-        resolve(s);
-      });
-    });
+  private async bind(address: string, port: number): Promise<Socket> {
+    const s = await bindUdp(address, port);
+    s.on('error', (e) => this.emit({ type: 'error', error: e.message }));
+    const local = s.address().port;
+    s.on('message', (msg, rinfo) => this.onMessage(msg, rinfo, local));
+    this.emit({ type: 'listening', address, port: local });
+    return s;
   }
 
   /** The port requests are received on (the bound one, when serverPort was 0). */

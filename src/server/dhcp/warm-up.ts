@@ -18,13 +18,13 @@
 // Nothing real is touched: the handler has its own lease table, a store that keeps
 // nothing and a loopback subnet; the throwaway server listens on 127.0.0.1 only (any
 // free port, no wildcard socket), so it answers nothing from the network.
-import dgram, { type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { clientPacket } from './client-request.js';
 import { parseDhcpConfig, type DhcpConfig } from './config.js';
 import type { LeaseRow, LeaseStore } from './lease-db.js';
 import { decodePacket, encodePacket, macOf, type DhcpPacket } from './packet.js';
 import { MsgType, Opt, ip, messageType, text } from './options.js';
-import { DhcpServer, type DhcpHandler, type DhcpRequest } from './server.js';
+import { DhcpServer, bindUdp, type DhcpHandler, type DhcpRequest } from './server.js';
 
 /** Exchanges run: enough for V8 to optimise the hot functions (about 0.3-0.6 s here). */
 export const WARM_UP_EXCHANGES = 4000;
@@ -92,17 +92,6 @@ export interface WarmUpResult {
   acks: number;
   /** 'in-process' when loopback could not be used. */
   via: 'loopback' | 'in-process';
-}
-
-function bindUdp(address: string, port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = dgram.createSocket({ type: 'udp4', reuseAddr: true });
-    s.once('error', reject);
-    s.bind({ address, port, exclusive: true }, () => {
-      s.off('error', reject);
-      resolve(s);
-    });
-  });
 }
 
 const closeUdp = (s: Socket | undefined): Promise<void> =>
