@@ -119,6 +119,14 @@ export class UnknownBoots {
     this.limits = { ...DEFAULT_UNKNOWN_BOOT_LIMITS, ...limits };
   }
 
+  /**
+   * A new, empty record with these limits and this clock: a stand-in that runs exactly the
+   * code this one runs (the DHCP warm-up notes into it, attach.ts).
+   */
+  emptyLike(): UnknownBoots {
+    return new UnknownBoots(this.limits, this.now);
+  }
+
   get size(): number {
     return this.byMac.size;
   }

@@ -2,7 +2,15 @@
 // (busybox udhcpc, ISC dhclient) and by raw packets for the paths clients do not take on
 // demand (NAK, relay, malformed packets). Nothing leaves the namespaces this test creates.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  chmodSync,
+  existsSync,
+  readdirSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -89,6 +97,11 @@ describe.skipIf(!ok)('pxm DHCP (full mode) with real clients in namespaces', () 
 
   it('states the interface and subnet it serves', () => {
     expect(pxm!.log()).toContain(`dhcp: full mode on ${net.serverIf} ${SRV} (10.77.0.0/24)`);
+    // The start-up warm-up's own lease file is gone once it ran; only the real one stays.
+    expect(readdirSync(path.join(dir, 'data')).filter((f) => f.startsWith('dhcp-'))).toEqual(
+      expect.arrayContaining(['dhcp-leases.sqlite']),
+    );
+    expect(readdirSync(path.join(dir, 'data')).filter((f) => f.includes('warm-up'))).toEqual([]);
   });
 
   const setMac = (mac: string): void => {

@@ -12,12 +12,16 @@ import { DhcpServer, type DhcpHandler, type DhcpRequest } from '../../src/server
 import { clientPacket } from '../../src/server/dhcp/client-request.js';
 import { MsgType } from '../../src/server/dhcp/options.js';
 import { encodePacket } from '../../src/server/dhcp/packet.js';
-import {
-  discardingStore,
-  warmUp,
-  warmUpConfig,
-  warmUpInProcess,
-} from '../../src/server/dhcp/warm-up.js';
+import type { LeaseStore } from '../../src/server/dhcp/lease-db.js';
+import { warmUp, warmUpConfig, warmUpInProcess } from '../../src/server/dhcp/warm-up.js';
+
+/** A LeaseStore that keeps nothing. */
+const discardingStore: LeaseStore = {
+  loadAll: () => [],
+  put: () => Promise.resolve(),
+  remove: () => Promise.resolve(),
+  close: () => {},
+};
 
 const SERVER = '10.8.0.1';
 const boot = controllerBootPolicy(`http://${SERVER}:5240`);
@@ -101,6 +105,32 @@ describe('DHCP warm-up over loopback', () => {
     // One DISCOVER to 127.0.0.1 and one to 127.0.0.3.
     expect(await heard(false)).toBe(1);
     expect(await heard(true)).toBe(2);
+  });
+});
+
+describe('the warm-up subnet', () => {
+  it("has the live subnet's settings on loopback, so replies are built the same way", () => {
+    const live = parseDhcpConfig('t', {
+      subnet: '10.8.0.0/16',
+      range: ['10.8.1.0', '10.8.1.9'],
+      router: '10.8.0.1',
+      dns: ['10.8.0.1', '10.8.0.2'],
+      domain: 'lab',
+      lease_time: 600,
+    }).subnets[0]!;
+    expect(warmUpConfig(live).subnets[0]).toMatchObject({
+      router: '127.0.0.1',
+      dns: ['127.0.0.1', '127.0.0.1'],
+      domain: 'lab',
+      leaseTime: 600,
+    });
+    const bare = parseDhcpConfig('t', { subnet: '10.8.0.0/16', range: ['10.8.1.0', '10.8.1.9'] });
+    expect(warmUpConfig(bare.subnets[0]).subnets[0]).toMatchObject({
+      router: undefined,
+      dns: [],
+      domain: undefined,
+      leaseTime: 3600,
+    });
   });
 });
 

@@ -2,6 +2,7 @@
 // by firmware from src/server/boot, reservations from the node store), this folder the
 // protocol. PXE answers to MACs that are no node yet are reported to the controller, which
 // keeps them until the machine enlists. `pxm server --dhcp full|proxy --interface IFACE`.
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { ValidationError } from '../../util/errors.js';
 import { keepYoungGenerationSmall } from '../../util/young-generation.js';
@@ -17,20 +18,27 @@ import type { BootStep } from '../unknown-boots.js';
 import { MSG_NAMES, MsgType, messageType } from './options.js';
 import { bootFileOf, type BootPolicy } from './pxe.js';
 import { DhcpServer, type DhcpHandler, type DhcpRequest, type DhcpServerEvent } from './server.js';
-import { discardingStore, warmUp, warmUpConfig } from './warm-up.js';
-import { UnknownBoots } from '../unknown-boots.js';
+import { warmUp, warmUpConfig } from './warm-up.js';
+import type { UnknownBoots } from '../unknown-boots.js';
 import type { DhcpPacket } from './packet.js';
 
 export type DhcpMode = 'off' | 'full' | 'proxy';
 export const LEASES_FILE = 'dhcp-leases.sqlite';
+/** The warm-up's own lease file, removed once it has run. */
+const WARM_UP_LEASES_FILE = 'dhcp-warm-up.sqlite';
+
+/** Removes an SQLite database with its WAL files. */
+function removeDb(file: string): void {
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
+}
 
 /** The slice of the controller this needs (nodes with their MACs and fixed IPs). */
 export interface DhcpNodeSource {
   listNodes(filter: { mac?: string; limit?: number }): {
     items: Array<{ macs: string[]; ip: string | null }>;
   };
-  /** Keeps a DHCP answer to a MAC that is no node (yet): Controller.noteUnknownBoot. */
-  noteUnknownBoot?(mac: string, step: BootStep): void;
+  /** The record of DHCP answers to MACs that are no node (yet): Controller.unknownBoots. */
+  readonly unknownBoots?: UnknownBoots;
 }
 
 export interface DhcpAttachOptions {
@@ -198,42 +206,64 @@ export async function attachDhcp(
     return noteBoot ? reportUnknownBoots(engine, isNode, noteBoot) : engine;
   };
   const full = o.mode === 'full';
-  const store = full ? new WorkerLeaseStore(path.join(o.dataDir, LEASES_FILE)) : undefined;
+  // The live chain and the warm-up's share every function and every object's shape; only
+  // their data differ (warm-up.ts says why). Events of the warm-up are not logged.
+  let warming = true;
+  const onEngineEvent = (e: DhcpLogEvent): void => {
+    if (!warming && (e.type !== 'lease' || o.verbose)) log(e);
+  };
+  const onServerEvent = (e: DhcpServerEvent): void => {
+    if (!warming) log(e);
+  };
   const nodes = storeReservations(controller);
-  const note = controller.noteUnknownBoot?.bind(controller);
-  const handler = chain(
-    store && {
-      config: o.config!,
-      store,
-      reservations: nodes,
-      onEvent: (e) => {
-        if (e.type !== 'lease' || o.verbose) log(e);
-      },
-    },
-    (mac) => nodes.isNode(mac),
-    note,
-  );
-  // The warm-up's parts are throwaway: a loopback subnet, a store that keeps nothing, and
-  // its own record of unknown boots.
-  const scratch = new UnknownBoots();
-  const warmHandler = chain(
-    full
-      ? { config: warmUpConfig(o.config!.subnets[0]!.leaseTime), store: discardingStore }
-      : undefined,
-    () => false,
-    note && ((mac, step) => scratch.note(mac, step)),
-  );
-  const server = new DhcpServer({
-    serverIp: ifc.address,
-    handler,
-    pxePort: !full,
-    onEvent: log,
-  });
-  // Leases outlive scavenges: keep GC pauses short so replies do not leave in bursts.
-  if (full) keepYoungGenerationSmall();
-  // The first packets must not meet an unoptimised packet path (warm-up.ts).
-  await warmUp(warmHandler, !full);
+  const isNode = (mac: string): boolean => nodes.isNode(mac);
+  const record = controller.unknownBoots;
+  const scratchRecord = record?.emptyLike();
+  const noteBoot =
+    record &&
+    ((mac: string, step: BootStep) => (warming ? scratchRecord! : record).note(mac, step));
+  const leaseFile = path.join(o.dataDir, LEASES_FILE);
+  const scratchFile = path.join(o.dataDir, WARM_UP_LEASES_FILE);
+  const store = full ? new WorkerLeaseStore(leaseFile) : undefined;
+  let server: DhcpServer;
   try {
+    if (full) {
+      removeDb(scratchFile); // a crashed start's
+      const scratchStore = new WorkerLeaseStore(scratchFile);
+      const warmHandler = chain(
+        {
+          config: warmUpConfig(o.config!.subnets[0]),
+          store: scratchStore,
+          reservations: nodes,
+          onEvent: onEngineEvent,
+        },
+        isNode,
+        noteBoot,
+      );
+      // Leases outlive scavenges: keep GC pauses short so replies do not leave in bursts.
+      keepYoungGenerationSmall();
+      // The first packets must not meet an unoptimised packet path (warm-up.ts).
+      try {
+        await warmUp(warmHandler, false, undefined, onServerEvent);
+      } finally {
+        await scratchStore.closeAsync();
+        removeDb(scratchFile);
+      }
+    } else {
+      await warmUp(chain(undefined, isNode, noteBoot), true, undefined, onServerEvent);
+    }
+    warming = false;
+    const handler = chain(
+      store && { config: o.config!, store, reservations: nodes, onEvent: onEngineEvent },
+      isNode,
+      noteBoot,
+    );
+    server = new DhcpServer({
+      serverIp: ifc.address,
+      handler,
+      pxePort: !full,
+      onEvent: onServerEvent,
+    });
     await server.start();
   } catch (e) {
     await store?.closeAsync();

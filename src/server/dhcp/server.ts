@@ -104,7 +104,21 @@ export class DhcpServer {
     if (err) this.emit({ type: 'error', error: `send: ${err.message}` });
   };
 
-  constructor(private readonly o: DhcpServerOptions) {
+  private readonly o: DhcpServerOptions;
+
+  constructor(opts: DhcpServerOptions) {
+    // One shape for every server's options (the warm-up's and the live one), so the
+    // packet path compiled during the warm-up meets the same object layout live.
+    const o: DhcpServerOptions = {
+      serverIp: opts.serverIp,
+      handler: opts.handler,
+      pxePort: opts.pxePort,
+      serverPort: opts.serverPort,
+      clientPort: opts.clientPort,
+      receiveBroadcast: opts.receiveBroadcast,
+      onEvent: opts.onEvent,
+    };
+    this.o = o;
     this.emit = o.onEvent ?? (() => {});
     this.ports = { server: o.serverPort ?? 67, client: o.clientPort ?? 68 };
   }

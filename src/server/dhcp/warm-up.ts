@@ -15,38 +15,49 @@
 // in the first second of load, and the first second's OFFERs waited 11 ms (median)
 // instead of 0.4 ms (docs/benchmarks/dhcp.md, run H).
 //
-// Nothing real is touched: the handler has its own lease table, a store that keeps
-// nothing and a loopback subnet; the throwaway server listens on 127.0.0.1 only (any
-// free port, no wildcard socket), so it answers nothing from the network.
+// The warm-up's handler must be built exactly like the live one (attach.ts): the same
+// classes, the same functions and objects of the same shape, only other data. V8's
+// optimised code is specialised on object layouts and call targets; when the warm-up
+// used stand-ins (a store that kept nothing, a no-op event sink, its own `isNode`), the
+// first live packets threw most of that code away again ("wrong map", "wrong call
+// target") and ~110 functions were re-optimised during the first 500 ms of load.
+//
+// Nothing real is touched: the handler has its own lease table and lease file, and a
+// loopback subnet; the throwaway server listens on 127.0.0.1 only (any free port, no
+// wildcard socket), so it answers nothing from the network.
 import type { Socket } from 'node:dgram';
 import { clientPacket } from './client-request.js';
-import { parseDhcpConfig, type DhcpConfig } from './config.js';
-import type { LeaseRow, LeaseStore } from './lease-db.js';
+import { parseDhcpConfig, type DhcpConfig, type SubnetConfig } from './config.js';
 import { decodePacket, encodePacket, macOf, type DhcpPacket } from './packet.js';
 import { MsgType, Opt, ip, messageType, text } from './options.js';
-import { DhcpServer, bindUdp, type DhcpHandler, type DhcpRequest } from './server.js';
+import {
+  DhcpServer,
+  bindUdp,
+  type DhcpHandler,
+  type DhcpRequest,
+  type DhcpServerOptions,
+} from './server.js';
 
 /** Exchanges run: enough for V8 to optimise the hot functions (about 0.3-0.6 s here). */
 export const WARM_UP_EXCHANGES = 4000;
-
-/** A LeaseStore that keeps nothing: the warm-up handler's. */
-export const discardingStore: LeaseStore = {
-  loadAll: (): LeaseRow[] => [],
-  put: () => Promise.resolve(),
-  remove: () => Promise.resolve(),
-  close: () => {},
-};
 
 const SERVER = '127.0.0.1';
 /** The warm-up's relay agent: its own loopback address, on the server's port. */
 const RELAY = '127.0.0.2';
 
-/** The subnet a warm-up handler serves: all of loopback, a pool larger than any warm-up. */
-export function warmUpConfig(leaseTime = 3600): DhcpConfig {
+/**
+ * The subnet a warm-up handler serves: all of loopback, a pool larger than any warm-up.
+ * Given the live subnet, it has the same settings (router, DNS, domain, lease time) on
+ * loopback addresses, so replies are built along the same paths.
+ */
+export function warmUpConfig(like?: SubnetConfig): DhcpConfig {
   return parseDhcpConfig('dhcp warm-up', {
     subnet: '127.0.0.0/8',
     range: ['127.1.0.0', '127.1.255.255'],
-    lease_time: leaseTime,
+    ...(like?.router !== undefined && { router: SERVER }),
+    ...(like?.dns.length && { dns: like.dns.map(() => SERVER) }),
+    ...(like?.domain !== undefined && { domain: like.domain }),
+    lease_time: like?.leaseTime ?? 3600,
   });
 }
 
@@ -112,6 +123,7 @@ export async function warmUp(
   handler: DhcpHandler,
   proxy: boolean,
   n = WARM_UP_EXCHANGES,
+  onEvent?: DhcpServerOptions['onEvent'],
 ): Promise<WarmUpResult> {
   let client: Socket | undefined;
   let relay: Socket | undefined;
@@ -124,6 +136,7 @@ export async function warmUp(
       serverPort: 0,
       clientPort: client.address().port,
       receiveBroadcast: false,
+      onEvent,
     });
     await server.start();
     relay = await bindUdp(RELAY, server.serverPort);
@@ -222,7 +235,8 @@ async function exchange(
 /**
  * The fallback: `n` exchanges through the codec and `handler` without sockets (proxy
  * mode: DISCOVER/OFFER on 67 and REQUEST/ACK on 4011). `handler` serves `serverIp`'s
- * subnet; every other client comes through a relay at that address.
+ * subnet; every other client comes through a relay at that address. Clients go in
+ * windows, as over loopback: an ACK waits for its group commit.
  */
 export async function warmUpInProcess(
   handler: DhcpHandler,
@@ -231,16 +245,21 @@ export async function warmUpInProcess(
   n = WARM_UP_EXCHANGES,
 ): Promise<{ offers: number; acks: number }> {
   const got = { offers: 0, acks: 0 };
-  for (let i = 0; i < n; i++) {
+  const client = async (i: number): Promise<void> => {
     const over = i % 2 === 1 ? { giaddr: serverIp, hops: 1 } : {};
     const offer = await exchange(handler, pxeRequest(i, MsgType.DISCOVER, [], over), serverIp, 67);
-    if (!offer) continue;
+    if (!offer) return;
     got.offers++;
     const request = proxy
       ? pxeRequest(i, MsgType.REQUEST, [], over)
       : requestFor(i, offer, serverIp, over);
     const ack = await exchange(handler, request, serverIp, proxy ? 4011 : 67);
     if (ack && messageType(ack) === MsgType.ACK) got.acks++;
+  };
+  for (let start = 0; start < n; start += WINDOW) {
+    const window: Promise<void>[] = [];
+    for (let i = start; i < Math.min(n, start + WINDOW); i++) window.push(client(i));
+    await Promise.all(window);
   }
   return got;
 }
