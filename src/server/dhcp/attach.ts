@@ -2,7 +2,7 @@
 // by firmware from src/server/boot, reservations from the node store), this folder the
 // protocol. PXE answers to MACs that are no node yet are reported to the controller, which
 // keeps them until the machine enlists. `pxm server --dhcp full|proxy --interface IFACE`.
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ValidationError } from '../../util/errors.js';
 import { keepYoungGenerationSmall } from '../../util/young-generation.js';
@@ -24,12 +24,17 @@ import type { DhcpPacket } from './packet.js';
 
 export type DhcpMode = 'off' | 'full' | 'proxy';
 export const LEASES_FILE = 'dhcp-leases.sqlite';
-/** The warm-up's own lease file, removed once it has run. */
-const WARM_UP_LEASES_FILE = 'dhcp-warm-up.sqlite';
-
-/** Removes an SQLite database with its WAL files. */
-function removeDb(file: string): void {
-  for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
+/**
+ * A fresh folder for the warm-up's own lease file, removed once the warm-up ran: in memory
+ * (/dev/shm) where there is one, so the warm-up's commits wait for no disk flush (on this
+ * project's test host, 0.5 s instead of 1.3 s to a serving server); else in the data dir.
+ */
+function warmUpDir(dataDir: string): string {
+  try {
+    return mkdtempSync('/dev/shm/pxm-dhcp-warm-up-');
+  } catch {
+    return mkdtempSync(path.join(dataDir, 'dhcp-warm-up-'));
+  }
 }
 
 /** The slice of the controller this needs (nodes with their MACs and fixed IPs). */
@@ -222,14 +227,12 @@ export async function attachDhcp(
   const noteBoot =
     record &&
     ((mac: string, step: BootStep) => (warming ? scratchRecord! : record).note(mac, step));
-  const leaseFile = path.join(o.dataDir, LEASES_FILE);
-  const scratchFile = path.join(o.dataDir, WARM_UP_LEASES_FILE);
-  const store = full ? new WorkerLeaseStore(leaseFile) : undefined;
+  const store = full ? new WorkerLeaseStore(path.join(o.dataDir, LEASES_FILE)) : undefined;
   let server: DhcpServer;
   try {
     if (full) {
-      removeDb(scratchFile); // a crashed start's
-      const scratchStore = new WorkerLeaseStore(scratchFile);
+      const scratchDir = warmUpDir(o.dataDir);
+      const scratchStore = new WorkerLeaseStore(path.join(scratchDir, LEASES_FILE));
       const warmHandler = chain(
         {
           config: warmUpConfig(o.config!.subnets[0]),
@@ -247,7 +250,7 @@ export async function attachDhcp(
         await warmUp(warmHandler, false, undefined, onServerEvent);
       } finally {
         await scratchStore.closeAsync();
-        removeDb(scratchFile);
+        rmSync(scratchDir, { recursive: true, force: true });
       }
     } else {
       await warmUp(chain(undefined, isNode, noteBoot), true, undefined, onServerEvent);

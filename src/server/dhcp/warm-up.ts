@@ -108,8 +108,13 @@ export interface WarmUpResult {
 const closeUdp = (s: Socket | undefined): Promise<void> =>
   new Promise((r) => (s ? s.close(() => r()) : r()));
 
-/** Exchanges go in windows of this many clients; a window waits at most WAIT_MS for replies. */
+/**
+ * Exchanges go in windows of this many clients; a window waits at most WAIT_MS for
+ * replies. LANES windows are in flight at once: an ACK waits for its group commit (5 ms
+ * of gathering), and one window at a time spent most of the warm-up waiting.
+ */
 const WINDOW = 32;
+const LANES = 4;
 const WAIT_MS = 500;
 
 /**
@@ -196,18 +201,21 @@ async function loopbackExchanges(
       if (packets.size === 0) done();
     });
   const got = { offers: 0, acks: 0 };
-  for (let start = 0; start < n; start += WINDOW) {
-    const discovers = new Map<number, DhcpPacket>();
-    for (let i = start; i < Math.min(n, start + WINDOW); i++)
-      discovers.set(i, pxeRequest(i, MsgType.DISCOVER, [], via(i).over));
-    const offers = await round(discovers);
-    if (offers.size === 0) break; // pool exhausted, or nothing answers: stop here
-    got.offers += offers.size;
-    const requests = new Map<number, DhcpPacket>();
-    for (const [i, offer] of offers) requests.set(i, requestFor(i, offer, SERVER, via(i).over));
-    for (const ack of (await round(requests)).values())
-      if (messageType(ack) === MsgType.ACK) got.acks++;
-  }
+  const lane = async (first: number): Promise<void> => {
+    for (let start = first; start < n; start += LANES * WINDOW) {
+      const discovers = new Map<number, DhcpPacket>();
+      for (let i = start; i < Math.min(n, start + WINDOW); i++)
+        discovers.set(i, pxeRequest(i, MsgType.DISCOVER, [], via(i).over));
+      const offers = await round(discovers);
+      if (offers.size === 0) break; // pool exhausted, or nothing answers: stop here
+      got.offers += offers.size;
+      const requests = new Map<number, DhcpPacket>();
+      for (const [i, offer] of offers) requests.set(i, requestFor(i, offer, SERVER, via(i).over));
+      for (const ack of (await round(requests)).values())
+        if (messageType(ack) === MsgType.ACK) got.acks++;
+    }
+  };
+  await Promise.all(Array.from({ length: LANES }, (_, k) => lane(k * WINDOW)));
   return got;
 }
 
