@@ -2,8 +2,10 @@
 // Reply latency per second of a DHCP load run, from a pcap taken on the client side
 // (bench/dhcp/trace.sh writes one): each DISCOVER is paired with the OFFER of the same
 // xid, each REQUEST with its ACK. Prints count, p50, p90, p99 and max per second of the
-// run and per reply type, so a slow first second or a stall shows where it happened.
-//   node bench/dhcp/latency.mjs capture.pcap
+// run and per reply type, so a slow first second or a stall shows where it happened. A
+// second argument sets a finer bucket (ms), e.g. 50 for the first second's backlog; the
+// count of requests sent in each bucket is printed with it.
+//   node bench/dhcp/latency.mjs capture.pcap [bucket-ms]
 import { readFileSync } from 'node:fs';
 
 const buf = readFileSync(process.argv[2] ?? '/dev/stdin');
@@ -27,7 +29,9 @@ function messageType(p, end) {
 }
 
 const sent = new Map(); // `${type}:${xid}` -> time
-const lat = new Map(); // `${second} ${OFFER|ACK}` -> ms[]
+const bucketMs = Number(process.argv[3] ?? 1000);
+const lat = new Map(); // `${bucket} ${OFFER|ACK}` -> ms[]
+const asked = new Map(); // `${bucket} ${OFFER|ACK}` -> requests sent in it
 let t0;
 for (let off = 24; off + 16 <= buf.length;) {
   const t = buf.readUInt32LE(off) + buf.readUInt32LE(off + 4) / (nano ? 1e9 : 1e6);
@@ -41,11 +45,14 @@ for (let off = 24; off + 16 <= buf.length;) {
   const op = buf[p];
   const xid = buf.readUInt32BE(p + 4);
   const type = messageType(p, off);
-  if (op === 1) sent.set(`${type}:${xid}`, t);
-  else if (type === 2 || type === 5) {
+  if (op === 1) {
+    sent.set(`${type}:${xid}`, t);
+    const key = `${Math.floor(((t - t0) * 1000) / bucketMs)} ${type === 1 ? 'OFFER' : 'ACK'}`;
+    asked.set(key, (asked.get(key) ?? 0) + 1);
+  } else if (type === 2 || type === 5) {
     const at = sent.get(`${type === 2 ? 1 : 3}:${xid}`);
     if (at === undefined) continue;
-    const key = `${Math.floor(at - t0)} ${type === 2 ? 'OFFER' : 'ACK'}`;
+    const key = `${Math.floor(((at - t0) * 1000) / bucketMs)} ${type === 2 ? 'OFFER' : 'ACK'}`;
     if (!lat.has(key)) lat.set(key, []);
     lat.get(key).push((t - at) * 1000);
   }
@@ -55,7 +62,9 @@ for (const [key, v] of [...lat].sort(
   (a, b) => parseInt(a[0]) - parseInt(b[0]) || a[0].localeCompare(b[0]),
 )) {
   v.sort((a, b) => a - b);
+  const [b, kind] = key.split(' ');
+  const at = bucketMs === 1000 ? `s${b}` : `${b * bucketMs}ms`;
   console.log(
-    `s${key}: n=${v.length} p50=${q(v, 0.5)} p90=${q(v, 0.9)} p99=${q(v, 0.99)} max=${v.at(-1).toFixed(1)} ms`,
+    `${at} ${kind}: asked=${asked.get(key) ?? 0} n=${v.length} p50=${q(v, 0.5)} p90=${q(v, 0.9)} p99=${q(v, 0.99)} max=${v.at(-1).toFixed(1)} ms`,
   );
 }
