@@ -6,12 +6,15 @@
 // promise settles only when its batch is on disk, so the engine still sends an ACK only
 // after its lease is durable.
 //
-// A batch also waits until its first write is `gatherMs` old (5 ms by default) before it
+// A batch also waits until its first write is `gatherMs` old (1 ms by default) before it
 // goes. Each commit costs the worker about 150 µs of CPU before its rows (WAL frames,
 // the page writes, the fsync call) and each posted batch wakes the worker, and on one
-// CPU both are taken from the thread that answers packets. Without the wait a fast disk
-// made batches of ~8 writes at 9000 leases/s; with it the worker used about half the CPU
-// for the same leases (docs/benchmarks/dhcp.md). DHCP clients wait seconds for an ACK.
+// CPU both are taken from the thread that answers packets: without any wait a fast disk
+// made batches of ~8 writes at 9000 leases/s. A longer wait (5 ms was the default) saves
+// more of that CPU but holds every REQUEST that long: its objects outlive two scavenges
+// and are promoted, the old generation fills and is marked and compacted twice a second,
+// and those pauses send replies in bursts. At 20,000-24,000 DORA/s 1 ms lost 0.2-0.6 %
+// where 5 ms lost 1.3-1.4 % (docs/benchmarks/dhcp.md, run L).
 //
 // Same file and schema as SqliteLeaseStore (lease-db.ts): WAL, synchronous=FULL.
 import { createRequire } from 'node:module';
@@ -63,7 +66,7 @@ export interface WorkerLeaseStoreOptions {
    * false settles the whole batch at once.
    */
   paced?: boolean;
-  /** How long the oldest write of a batch waits for others before the batch goes (ms). */
+  /** How long the oldest write of a batch waits for others before the batch goes (ms, default 1). */
   gatherMs?: number;
   /** A batch goes without waiting once this many writes are pending. */
   maxBatch?: number;
@@ -87,7 +90,7 @@ export class WorkerLeaseStore implements LeaseStore {
 
   constructor(file: string, o: WorkerLeaseStoreOptions = {}) {
     this.paced = o.paced ?? true;
-    this.gatherMs = o.gatherMs ?? 5;
+    this.gatherMs = o.gatherMs ?? 1;
     this.maxBatch = o.maxBatch ?? 512;
     // Create the schema and read the leases here, before the worker takes the exclusive lock.
     const boot = new SqliteLeaseStore(file);

@@ -110,7 +110,7 @@ const closeUdp = (s: Socket | undefined): Promise<void> =>
 
 /**
  * Exchanges go in windows of this many clients; a window waits at most WAIT_MS for
- * replies. LANES windows are in flight at once: an ACK waits for its group commit (5 ms
+ * replies. LANES windows are in flight at once: an ACK waits for its group commit (1 ms
  * of gathering), and one window at a time spent most of the warm-up waiting.
  */
 const WINDOW = 32;
