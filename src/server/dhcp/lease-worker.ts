@@ -12,9 +12,10 @@
 // CPU both are taken from the thread that answers packets: without any wait a fast disk
 // made batches of ~8 writes at 9000 leases/s. A longer wait (5 ms was the default) saves
 // more of that CPU but holds every REQUEST that long: its objects outlive two scavenges
-// and are promoted, the old generation fills and is marked and compacted twice a second,
-// and those pauses send replies in bursts. At 20,000-24,000 DORA/s 1 ms lost 0.2-0.6 %
-// where 5 ms lost 1.3-1.4 % (docs/benchmarks/dhcp.md, run L).
+// and are promoted, the old generation fills faster and is marked and compacted more
+// often (6 times in a 5 s run at 20,000 DORA/s, against 3 with 1 ms), and the replies
+// queued during those pauses leave in bursts. At 24,000 DORA/s 1 ms lost 0.2-0.6 % in
+// three runs where 5 ms lost 1.3-1.4 % (docs/benchmarks/dhcp.md, run K).
 //
 // Same file and schema as SqliteLeaseStore (lease-db.ts): WAL, synchronous=FULL.
 import { createRequire } from 'node:module';
