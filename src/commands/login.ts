@@ -6,7 +6,13 @@ import { ValidationError } from '../util/errors.js';
 
 export default class Login extends PxmCommand {
   static override description = 'Save the server URL and API key for `pxm nodes` (checked first)';
-  static override examples = ['pxm login http://10.0.0.1:5240 "$(ssh root@10.0.0.1 pxm apikey)"'];
+  static override examples = [
+    'pxm login http://10.0.0.1:5240 "$(ssh root@10.0.0.1 pxm apikey)"',
+    {
+      description: 'A key that begins with "-" (servers made before pxm_ keys) goes after --:',
+      command: 'pxm login http://10.0.0.1:5240 -- "$(ssh root@10.0.0.1 pxm apikey)"',
+    },
+  ];
   static override args = {
     url: Args.string({ description: 'server URL, e.g. http://10.0.0.1:5240', required: true }),
     key: Args.string({ description: 'API key (`pxm apikey` on the server)', required: true }),

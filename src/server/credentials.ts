@@ -20,7 +20,11 @@ export function newCredentials(): { consumerKey: string; tokenKey: string; token
   return { consumerKey: newSecret(), tokenKey: newSecret(), tokenSecret: newSecret() };
 }
 
-/** Admin API key: 256 random bits. */
+/**
+ * Admin API key: 256 random bits after a `pxm_` prefix. Without the prefix one key in 64
+ * began with '-', and `pxm login URL "$(pxm apikey)"` read it as an option and failed; the
+ * prefix also lets secret scanners recognise a leaked key.
+ */
 export function newApiKey(): string {
-  return randomBytes(32).toString('base64url');
+  return `pxm_${randomBytes(32).toString('base64url')}`;
 }

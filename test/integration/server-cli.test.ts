@@ -1,7 +1,7 @@
 // `pxm server`, `pxm apikey`, `pxm login` and `pxm nodes` from the built bundle, as an
 // operator and a CI script use them: output modes and exit codes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -34,6 +34,27 @@ describe('pxm nodes against pxm server', () => {
     const ok = await pxm(['login', srv.url, String(key.stdout).trim()], { env });
     expect(ok.exitCode).toBe(0);
     expect(statSync(path.join(dir, 'config/pxm/client.json')).mode & 0o777).toBe(0o600);
+  });
+
+  it('the key never begins with "-"; an older key that does logs in after --', async () => {
+    // Unprefixed keys began with '-' one time in 64, and `pxm login URL KEY` read them as an
+    // option (a CI run failed so).
+    const key = String((await pxm(['apikey', '--data-dir', path.join(dir, 'data')])).stdout);
+    expect(key.trim()).toMatch(/^pxm_[A-Za-z0-9_-]{43}$/);
+    const olderData = path.join(dir, 'older');
+    mkdirSync(olderData, { mode: 0o700 });
+    const older = '-Lolder_key_from_before_the_pxm_prefix_0123456';
+    writeFileSync(path.join(olderData, 'api-key'), `${older}\n`, { mode: 0o600 });
+    const olderSrv = await spawnServer(olderData);
+    try {
+      const olderEnv = { ...env, XDG_CONFIG_HOME: path.join(dir, 'older-config') };
+      const login = await pxm(['login', olderSrv.url, '--', older], { env: olderEnv });
+      expect(login.exitCode, String(login.stderr)).toBe(0);
+      expect(String(login.stderr)).toContain(`logged in to ${olderSrv.url}`);
+    } finally {
+      olderSrv.child.kill('SIGTERM');
+      await olderSrv.exited;
+    }
   });
 
   it('adds, lists, filters, shows, edits and deletes nodes with typed flags', async () => {
