@@ -32,6 +32,8 @@ const sent = new Map(); // `${type}:${xid}` -> time
 const bucketMs = Number(process.argv[3] ?? 1000);
 const lat = new Map(); // `${bucket} ${OFFER|ACK}` -> ms[]
 const asked = new Map(); // `${bucket} ${OFFER|ACK}` -> requests sent in it
+/** The bucket of a request sent at `at` (s), by the reply it asks for. */
+const bucketOf = (at, reply) => `${Math.floor(((at - t0) * 1000) / bucketMs)} ${reply}`;
 let t0;
 for (let off = 24; off + 16 <= buf.length;) {
   const t = buf.readUInt32LE(off) + buf.readUInt32LE(off + 4) / (nano ? 1e9 : 1e6);
@@ -47,12 +49,12 @@ for (let off = 24; off + 16 <= buf.length;) {
   const type = messageType(p, off);
   if (op === 1) {
     sent.set(`${type}:${xid}`, t);
-    const key = `${Math.floor(((t - t0) * 1000) / bucketMs)} ${type === 1 ? 'OFFER' : 'ACK'}`;
+    const key = bucketOf(t, type === 1 ? 'OFFER' : 'ACK');
     asked.set(key, (asked.get(key) ?? 0) + 1);
   } else if (type === 2 || type === 5) {
     const at = sent.get(`${type === 2 ? 1 : 3}:${xid}`);
     if (at === undefined) continue;
-    const key = `${Math.floor(((at - t0) * 1000) / bucketMs)} ${type === 2 ? 'OFFER' : 'ACK'}`;
+    const key = bucketOf(at, type === 2 ? 'OFFER' : 'ACK');
     if (!lat.has(key)) lat.set(key, []);
     lat.get(key).push((t - at) * 1000);
   }

@@ -109,7 +109,7 @@ export class DhcpServer {
   constructor(opts: DhcpServerOptions) {
     // One shape for every server's options (the warm-up's and the live one), so the
     // packet path compiled during the warm-up meets the same object layout live.
-    const o: DhcpServerOptions = {
+    this.o = {
       serverIp: opts.serverIp,
       handler: opts.handler,
       pxePort: opts.pxePort,
@@ -118,9 +118,8 @@ export class DhcpServer {
       receiveBroadcast: opts.receiveBroadcast,
       onEvent: opts.onEvent,
     };
-    this.o = o;
-    this.emit = o.onEvent ?? (() => {});
-    this.ports = { server: o.serverPort ?? 67, client: o.clientPort ?? 68 };
+    this.emit = opts.onEvent ?? (() => {});
+    this.ports = { server: opts.serverPort ?? 67, client: opts.clientPort ?? 68 };
   }
 
   private async bind(address: string, port: number): Promise<Socket> {
